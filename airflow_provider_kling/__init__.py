@@ -1,0 +1,67 @@
+"""Apache Airflow provider for Kling text-to-video (through CometAPI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+#: How the ``kling`` connection form reads in the Airflow UI: only key, base URL and extras show.
+CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden_fields": ["schema", "login", "port", "extra"],
+    "relabeling": {"password": "API key", "host": "Base URL"},
+    "placeholders": {"password": "CometAPI key (sk-...)", "host": "https://api.cometapi.com"},
+}
+
+_INTEGRATION = "Kling"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe the provider to Airflow (entry point ``apache_airflow_provider``)."""
+    return {
+        "package-name": "airflow-provider-kling",
+        "name": "Kling",
+        "description": "Generate videos from text prompts with [Kling](https://klingai.com/) through CometAPI.",
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.hooks.kling"]}],
+        "operators": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.operators.kling"]}],
+        "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.sensors.kling"]}],
+        "triggers": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.triggers.kling"]}],
+        "extra-links": ["airflow_provider_kling.links.kling.KlingVideoLink"],
+        "connection-types": [
+            {
+                "connection-type": "kling",
+                "hook-class-name": "airflow_provider_kling.hooks.kling.KlingHook",
+                "hook-name": "Kling",
+                "ui-field-behaviour": {
+                    "hidden-fields": CONNECTION_UI_FIELD_BEHAVIOUR["hidden_fields"],
+                    "relabeling": CONNECTION_UI_FIELD_BEHAVIOUR["relabeling"],
+                    "placeholders": CONNECTION_UI_FIELD_BEHAVIOUR["placeholders"],
+                },
+                "conn-fields": {
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "schema": {"type": ["number", "null"], "default": 60},
+                    },
+                    "retry_limit": {
+                        "label": "Retries of transient errors",
+                        "schema": {"type": ["integer", "null"], "default": 5},
+                    },
+                    "retry_delay": {
+                        "label": "Base retry delay (seconds)",
+                        "schema": {"type": ["number", "null"], "default": 2},
+                    },
+                    "extra_models": {
+                        "label": "Extra model names",
+                        "description": "Comma-separated model names to accept beyond the known ones.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                },
+            }
+        ],
+    }

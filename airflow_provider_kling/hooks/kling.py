@@ -1,0 +1,439 @@
+"""Hooks for Kling text-to-video through CometAPI: all of the provider's HTTP lives here.
+
+:class:`KlingHook` is synchronous (``requests``), for workers; :class:`KlingAsyncHook` is its
+asynchronous twin (``httpx``), for triggers. Both build requests and read answers through
+:mod:`airflow_provider_kling.contract` and retry through the same tenacity policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_kling import __version__
+from airflow_provider_kling.contract import (
+    TEXT2VIDEO_PATH,
+    build_text2video_request,
+    parse_response,
+    redact,
+)
+from airflow_provider_kling.exceptions import (
+    KlingAuthError,
+    KlingError,
+    KlingTaskNotFoundError,
+    KlingTransientError,
+    KlingValidationError,
+)
+
+if TYPE_CHECKING:
+    import httpx
+    import requests
+    from tenacity import RetryCallState
+
+DEFAULT_BASE_URL = "https://api.cometapi.com"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_RETRY_LIMIT = 5
+DEFAULT_RETRY_DELAY = 2.0
+MAX_RETRY_DELAY = 60.0
+#: The longest ``Retry-After`` honoured as given; longer asks are capped to this.
+MAX_RETRY_AFTER = 300.0
+
+
+@dataclass(frozen=True)
+class KlingSettings:
+    """What a hook needs from its connection, read once per hook."""
+
+    base_url: str
+    api_key: str
+    timeout: float
+    retry_limit: int
+    retry_delay: float
+    extra_models: tuple[str, ...]
+
+
+def _number(conn_id: str, name: str, value: Any, default: float, *, minimum: float) -> float:
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = minimum - 1
+    if number < minimum:
+        raise KlingValidationError(
+            f"connection {conn_id!r} extra {name!r}", f"got {value!r}; allowed: a number >= {minimum:g}"
+        )
+    return number
+
+
+class _KlingHookBase(BaseHook):
+    """
+    What the sync and async hooks share: the connection, request building and the retry policy.
+
+    :param kling_conn_id: the Airflow connection of type ``kling`` (password: the CometAPI key,
+        host: the base URL, default ``https://api.cometapi.com``).
+    :param timeout: seconds for each HTTP request; default: the connection's ``timeout`` extra, or 60.
+    :param retry_limit: how many times a transient failure (timeout, connection error, HTTP 429
+        with code 1302/1303, 5xx) is retried inside the hook before the error is raised;
+        default: the connection's ``retry_limit`` extra, or 5.
+    :param retry_delay: base seconds of the exponential backoff (with jitter, capped at 60 s);
+        a ``Retry-After`` header takes precedence. Default: the connection's ``retry_delay`` extra, or 2.
+    """
+
+    conn_name_attr = "kling_conn_id"
+    default_conn_name = "kling_default"
+    conn_type = "kling"
+    hook_name = "Kling"
+
+    def __init__(
+        self,
+        kling_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        retry_limit: int | None = None,
+        retry_delay: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.kling_conn_id = kling_conn_id
+        self.timeout = timeout
+        self.retry_limit = retry_limit
+        self.retry_delay = retry_delay
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return the connection form's layout (also declared in the provider info for the React UI)."""
+        from airflow_provider_kling import CONNECTION_UI_FIELD_BEHAVIOUR
+
+        return CONNECTION_UI_FIELD_BEHAVIOUR
+
+    def _settings_from(self, conn: Any) -> KlingSettings:
+        conn_id = self.kling_conn_id
+        api_key = conn.password
+        if not api_key:
+            raise KlingAuthError(f"Connection {conn_id!r} has no API key: put the CometAPI key in its password")
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(api_key)
+        base_url = (conn.host or DEFAULT_BASE_URL).rstrip("/")
+        if "://" not in base_url:
+            base_url = f"https://{base_url}"
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise KlingValidationError(
+                f"connection {conn_id!r} host", f"got {base_url!r}; allowed: an http:// or https:// base URL"
+            )
+        if conn.port and parts.port is None:
+            base_url = f"{base_url}:{conn.port}"
+        extra = conn.extra_dejson
+        models = extra.get("extra_models") or ()
+        if isinstance(models, str):
+            models = [name.strip() for name in models.split(",")]
+        return KlingSettings(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=self.timeout or _number(conn_id, "timeout", extra.get("timeout"), DEFAULT_TIMEOUT, minimum=0.001),
+            retry_limit=int(
+                self.retry_limit
+                if self.retry_limit is not None
+                else _number(conn_id, "retry_limit", extra.get("retry_limit"), DEFAULT_RETRY_LIMIT, minimum=0)
+            ),
+            retry_delay=(
+                self.retry_delay
+                if self.retry_delay is not None
+                else _number(conn_id, "retry_delay", extra.get("retry_delay"), DEFAULT_RETRY_DELAY, minimum=0)
+            ),
+            extra_models=tuple(name for name in models if name),
+        )
+
+    @staticmethod
+    def _headers(settings: KlingSettings) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {settings.api_key}",
+            "Accept": "application/json",
+            "User-Agent": f"airflow-provider-kling/{__version__}",
+        }
+
+    @staticmethod
+    def _task_path(task_id: str) -> str:
+        if not isinstance(task_id, str) or not task_id:
+            raise KlingValidationError("task_id", f"got {task_id!r}; allowed: a non-empty Kling task id")
+        return f"{TEXT2VIDEO_PATH}/{quote(task_id, safe='')}"
+
+    def _transport_error(self, settings: KlingSettings, error: Exception) -> KlingTransientError:
+        text = redact(
+            f"Could not get an answer from Kling at {settings.base_url}: {type(error).__name__}: {error}",
+            settings.api_key,
+        )
+        return KlingTransientError(text, ambiguous=True)
+
+    def _retry_policy(self, settings: KlingSettings) -> dict[str, Any]:
+        """Keyword arguments for tenacity's ``Retrying`` and ``AsyncRetrying``: one policy for both."""
+        from tenacity import retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+        backoff = wait_exponential_jitter(
+            initial=settings.retry_delay, max=MAX_RETRY_DELAY, jitter=settings.retry_delay
+        )
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            retry_after = getattr(error, "retry_after", None)
+            return min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else backoff(state)
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            self.log.warning(
+                "Kling request failed (attempt %d of %d), retrying in %.1f s: %s",
+                state.attempt_number,
+                settings.retry_limit + 1,
+                state.upcoming_sleep,
+                error,
+            )
+
+        return {
+            "retry": retry_if_exception_type(KlingTransientError),
+            "stop": stop_after_attempt(settings.retry_limit + 1),
+            "wait": wait,
+            "before_sleep": log_retry,
+            "reraise": True,
+        }
+
+    def build_request(self, settings: KlingSettings, prompt: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        """Validate a text-to-video request and return its JSON body (see :mod:`.contract`)."""
+        return build_text2video_request({"prompt": prompt, **fields}, extra_models=settings.extra_models)
+
+    @staticmethod
+    def _found(tasks: Any, external_task_id: str) -> dict[str, Any] | None:
+        """Pick the task with this external id out of a query-by-parameter answer (object or list)."""
+        for task in tasks if isinstance(tasks, list) else [tasks]:
+            if isinstance(task, dict) and (task.get("task_info") or {}).get("external_task_id") == external_task_id:
+                return task
+        return None
+
+
+class KlingHook(_KlingHookBase):
+    """
+    Synchronous hook for Kling text-to-video through CometAPI; one ``requests.Session`` per hook.
+
+    :param kling_conn_id: the Airflow connection of type ``kling`` (password: the CometAPI key,
+        host: the base URL, default ``https://api.cometapi.com``).
+    :param timeout: seconds for each HTTP request; default: the connection's ``timeout`` extra, or 60.
+    :param retry_limit: how many times a transient failure is retried inside the hook; default:
+        the connection's ``retry_limit`` extra, or 5.
+    :param retry_delay: base seconds of the exponential backoff; default: the connection's
+        ``retry_delay`` extra, or 2.
+    """
+
+    @cached_property
+    def settings(self) -> KlingSettings:
+        """The connection's settings, looked up once."""
+        return self._settings_from(self.get_connection(self.kling_conn_id))
+
+    def get_conn(self) -> requests.Session:
+        """Return the hook's HTTP session (TLS verification on, key in its headers)."""
+        return self._session
+
+    @cached_property
+    def _session(self) -> requests.Session:
+        import requests
+
+        session = requests.Session()
+        session.headers.update(self._headers(self.settings))
+        return session
+
+    def _request_once(self, method: str, path: str, **kwargs: Any) -> Any:
+        import requests
+
+        settings = self.settings
+        try:
+            response = self._session.request(
+                method, f"{settings.base_url}{path}", timeout=settings.timeout, verify=True, **kwargs
+            )
+        except requests.RequestException as error:
+            raise self._transport_error(settings, error) from None
+        return parse_response(response.status_code, response.headers, response.content, secret=settings.api_key)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        from tenacity import Retrying
+
+        return Retrying(**self._retry_policy(self.settings))(self._request_once, method, path, **kwargs)
+
+    def validate_text2video(self, prompt: Any, **fields: Any) -> dict[str, Any]:
+        """
+        Check a request without sending it; return the JSON body that would be sent.
+
+        :param prompt: the text prompt (1 to 500 characters).
+        :param fields: the other request fields (see :meth:`create_text2video`).
+        """
+        return self.build_request(self.settings, prompt, fields)
+
+    def create_text2video(self, prompt: str, **fields: Any) -> dict[str, Any]:
+        """
+        Submit a text-to-video task and return the task object (the answer's ``data``).
+
+        Every field is validated before anything is sent; only the fields given are sent. When a
+        submission's answer is lost (timeout, reset, 5xx) and ``external_task_id`` is set, the hook
+        looks the task up by that id before sending again, so a lost answer never pays twice.
+
+        :param prompt: the text prompt, 1 to 500 characters.
+        :param fields: any of ``negative_prompt`` (at most 200 characters), ``model_name``,
+            ``cfg_scale`` (0 to 1), ``mode`` (``std``/``pro``), ``aspect_ratio`` (``16:9``,
+            ``9:16``, ``1:1``), ``duration`` (5 or 10), ``sound`` (``on``/``off``),
+            ``camera_control``, ``callback_url`` (https) and ``external_task_id``.
+        """
+        from tenacity import Retrying
+
+        body = self.validate_text2video(prompt, **fields)
+        external_task_id = body.get("external_task_id")
+
+        def submit() -> dict[str, Any]:
+            try:
+                return self._request_once("POST", TEXT2VIDEO_PATH, json=body)
+            except KlingTransientError as error:
+                if not error.ambiguous:
+                    raise
+                if external_task_id is None:
+                    raise KlingError(
+                        f"The submission's outcome is unknown ({error}); it was not sent again, since it "
+                        "may have created a task. Set external_task_id to make submissions safe to retry."
+                    ) from None
+                found = self.find_task(external_task_id)
+                if found is None:
+                    raise
+                self.log.info("Submission answer was lost; found task %s by external_task_id", found.get("task_id"))
+                return found
+
+        return Retrying(**self._retry_policy(self.settings))(submit)
+
+    def get_task(self, task_id: str) -> dict[str, Any]:
+        """
+        Return the task object of a Kling task.
+
+        :param task_id: the Kling ``task_id`` (or the ``external_task_id`` given at submit).
+        """
+        return self._request("GET", self._task_path(task_id))
+
+    def find_task(self, external_task_id: str) -> dict[str, Any] | None:
+        """
+        Return the task submitted with this ``external_task_id``, or None if there is none.
+
+        :param external_task_id: the id given at submit.
+        """
+        try:
+            return self.get_task(external_task_id)
+        except KlingTaskNotFoundError:
+            pass
+        try:
+            answer = self._request("GET", TEXT2VIDEO_PATH, params={"external_task_id": external_task_id})
+        except KlingTaskNotFoundError:
+            return None
+        return self._found(answer, external_task_id)
+
+    def list_tasks(self, page: int = 1, page_size: int = 30) -> list[dict[str, Any]]:
+        """
+        Return one page of the account's text-to-video tasks, newest first.
+
+        :param page: page number, 1 to 1000.
+        :param page_size: tasks per page, 1 to 500.
+        """
+        if not 1 <= page <= 1000:
+            raise KlingValidationError("page", f"got {page!r}; allowed: 1 to 1000")
+        if not 1 <= page_size <= 500:
+            raise KlingValidationError("page_size", f"got {page_size!r}; allowed: 1 to 500")
+        return self._request("GET", TEXT2VIDEO_PATH, params={"pageNum": page, "pageSize": page_size})
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the key against the service by asking for a task that does not exist (costs nothing)."""
+        try:
+            self._request_once("GET", self._task_path("airflow-connection-test"))
+        except KlingTaskNotFoundError:
+            return True, f"Connected to {self.settings.base_url}: the API key was accepted."
+        except KlingAuthError as error:
+            return False, f"The API key was refused: {error}"
+        except KlingTransientError as error:
+            return False, f"The service could not be reached: {error}"
+        except KlingError as error:
+            return False, str(error)
+        return True, f"Connected to {self.settings.base_url}."
+
+
+class KlingAsyncHook(_KlingHookBase):
+    """
+    Asynchronous twin of :class:`KlingHook` for triggers: read-only calls over one ``httpx.AsyncClient``.
+
+    The connection is looked up with ``aget_connection``, never blocking the triggerer's event loop.
+
+    :param kling_conn_id: the Airflow connection of type ``kling``.
+    :param timeout: seconds for each HTTP request; default: the connection's ``timeout`` extra, or 60.
+    :param retry_limit: how many times a transient failure is retried inside the hook.
+    :param retry_delay: base seconds of the exponential backoff.
+    """
+
+    def __init__(self, kling_conn_id: str = _KlingHookBase.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(kling_conn_id, **kwargs)
+        self._settings: KlingSettings | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    async def get_settings(self) -> KlingSettings:
+        """The connection's settings, looked up once, asynchronously."""
+        if self._settings is None:
+            self._settings = self._settings_from(await self.aget_connection(self.kling_conn_id))
+        return self._settings
+
+    async def get_async_conn(self) -> httpx.AsyncClient:
+        """Return the hook's HTTP client, created on first use and kept for every later call."""
+        if self._client is None:
+            import httpx
+
+            settings = await self.get_settings()
+            self._client = httpx.AsyncClient(headers=self._headers(settings), timeout=settings.timeout, verify=True)
+        return self._client
+
+    async def close(self) -> None:
+        """Close the HTTP client and its connections."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _request_once(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        settings = await self.get_settings()
+        client = await self.get_async_conn()
+        try:
+            response = await client.request(method, f"{settings.base_url}{path}", **kwargs)
+        except httpx.HTTPError as error:
+            raise self._transport_error(settings, error) from None
+        return parse_response(response.status_code, response.headers, response.content, secret=settings.api_key)
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        from tenacity import AsyncRetrying
+
+        policy = self._retry_policy(await self.get_settings())
+        return await AsyncRetrying(**policy)(self._request_once, method, path, **kwargs)
+
+    async def get_task(self, task_id: str) -> dict[str, Any]:
+        """
+        Return the task object of a Kling task.
+
+        :param task_id: the Kling ``task_id`` (or the ``external_task_id`` given at submit).
+        """
+        return await self._request("GET", self._task_path(task_id))
+
+    async def find_task(self, external_task_id: str) -> dict[str, Any] | None:
+        """
+        Return the task submitted with this ``external_task_id``, or None if there is none.
+
+        :param external_task_id: the id given at submit.
+        """
+        try:
+            return await self.get_task(external_task_id)
+        except KlingTaskNotFoundError:
+            pass
+        try:
+            answer = await self._request("GET", TEXT2VIDEO_PATH, params={"external_task_id": external_task_id})
+        except KlingTaskNotFoundError:
+            return None
+        return self._found(answer, external_task_id)

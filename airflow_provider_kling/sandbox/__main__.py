@@ -1,0 +1,38 @@
+"""Run the Kling sandbox server until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from airflow_provider_kling.sandbox.server import KlingSandbox
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and serve until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="kling-sandbox", description="Serve a local stand-in for CometAPI's Kling text-to-video API."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="port to bind, 0 for any free one (default: 8787)")
+    parser.add_argument("--api-key", default="sandbox-key", help="the Bearer key to accept (default: sandbox-key)")
+    parser.add_argument("--render-seconds", type=float, default=5.0, help="how long each task renders (default: 5)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API answer (default: 0)")
+    args = parser.parse_args(argv)
+    done = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
+    with KlingSandbox(
+        api_key=args.api_key,
+        render_seconds=args.render_seconds,
+        host=args.host,
+        port=args.port,
+        latency=args.latency,
+    ) as sandbox:
+        print(f"Kling sandbox listening on {sandbox.url} (key: {args.api_key})", flush=True)
+        done.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,399 @@
+"""A local stand-in for CometAPI's Kling text-to-video endpoint, for tests and offline DAG development.
+
+It implements the contract (``../shared/kling-api.md``): submit, query by task id or external id,
+list, Bearer-key auth, Kling's error envelope, ``external_task_id`` uniqueness, tasks moving
+``submitted`` -> ``processing`` -> ``succeed``/``failed`` over a render time, callbacks, and result
+URLs that serve a small, real MP4. Requests are validated by the same code as the hook's.
+
+A prompt containing ``sandbox:fail`` renders to a ``failed`` task. Faults (error answers, delays,
+lost answers) can be queued with :meth:`KlingSandbox.inject` or ``POST /_sandbox/faults``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import queue
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from airflow_provider_kling.contract import (
+    FAILED,
+    SUCCEEDED,
+    TEXT2VIDEO_PATH,
+    build_text2video_request,
+)
+from airflow_provider_kling.exceptions import KlingValidationError
+
+log = logging.getLogger(__name__)
+
+FAIL_MARKER = "sandbox:fail"
+FAIL_MESSAGE = "Sandbox: the prompt asked this task to fail"
+VIDEO_PATH = "/sandbox/videos/"
+CONTROL_PATH = "/_sandbox/"
+
+
+@dataclass
+class Fault:
+    """
+    One queued misbehaviour, served to the next ``count`` API requests it matches.
+
+    :param status: HTTP status to answer with (ignored for ``drop``).
+    :param code: Kling error code for the JSON envelope; None with ``body`` unset sends CometAPI's.
+    :param message: the error message.
+    :param retry_after: value of a ``Retry-After`` header to send, if any.
+    :param body: a raw body to send instead of JSON (HTML from a proxy, malformed JSON...).
+    :param delay: seconds to wait before answering (or before handling, for ``drop``).
+    :param drop: handle the request for real, then close the connection without an answer.
+    :param method: only match this HTTP method (``POST`` or ``GET``); None matches both.
+    :param count: how many requests this fault is served to.
+    """
+
+    status: int = 500
+    code: int | None = 5000
+    message: str = "sandbox fault"
+    retry_after: str | None = None
+    body: str | None = None
+    delay: float = 0.0
+    drop: bool = False
+    method: str | None = None
+    count: int = 1
+
+    @property
+    def kind(self) -> str:
+        """A short name for counting: ``drop``, ``delay`` or the status and code."""
+        if self.drop:
+            return "drop"
+        if self.delay and not self.status:
+            return "delay"
+        return f"{self.status}/{self.code}" if self.body is None else f"{self.status}/raw"
+
+
+@dataclass
+class SandboxTask:
+    """One generation in the sandbox; its status follows from the time since it was submitted."""
+
+    task_id: str
+    body: dict[str, Any]
+    created_ms: int
+    render_seconds: float
+    fails: bool
+    started: float = field(default_factory=time.monotonic)
+    notified: str = ""
+
+    def status(self) -> str:
+        """The task's status now."""
+        elapsed = time.monotonic() - self.started
+        if elapsed >= self.render_seconds:
+            return FAILED if self.fails else SUCCEEDED
+        return "submitted" if elapsed < self.render_seconds / 4 else "processing"
+
+    def as_json(self, base_url: str) -> dict[str, Any]:
+        """The task object as Kling's query answers it."""
+        status = self.status()
+        task: dict[str, Any] = {
+            "task_id": self.task_id,
+            "task_status": status,
+            "task_status_msg": FAIL_MESSAGE if status == FAILED else "",
+            "task_info": {"external_task_id": self.body["external_task_id"]} if "external_task_id" in self.body else {},
+            "created_at": self.created_ms,
+            "updated_at": self.created_ms + (int(self.render_seconds * 1000) if status in (SUCCEEDED, FAILED) else 0),
+            "task_result": {},
+        }
+        if status == SUCCEEDED:
+            task["task_result"] = {
+                "videos": [
+                    {
+                        "id": f"{self.task_id}-0",
+                        "url": f"{base_url}{VIDEO_PATH}{self.task_id}.mp4",
+                        "duration": self.body.get("duration", "5"),
+                    }
+                ]
+            }
+            task["final_unit_deduction"] = "1"
+        return task
+
+
+class KlingSandbox:
+    """
+    The sandbox server. Use as a context manager, or call :meth:`start` and :meth:`stop`.
+
+    :param api_key: the only Bearer key accepted.
+    :param render_seconds: how long each task takes to end.
+    :param host: address to bind; loopback by default.
+    :param port: port to bind; 0 picks a free one.
+    :param latency: seconds added to every API answer.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "sandbox-key",
+        render_seconds: float = 2.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+    ) -> None:
+        self.api_key = api_key
+        self.render_seconds = render_seconds
+        self.latency = latency
+        self.tasks: dict[str, SandboxTask] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.faults_served: Counter[str] = Counter()
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(870_000_000_000_000_001)
+        self._video = files(__package__).joinpath("sample.mp4").read_bytes()
+        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._server.daemon_threads = True
+        self._stopping = threading.Event()
+        self._callbacks: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._server.serve_forever, name="kling-sandbox", daemon=True),
+            threading.Thread(target=self._watch_tasks, name="kling-sandbox-callbacks", daemon=True),
+        ]
+
+    @property
+    def url(self) -> str:
+        """The base URL to put in the connection's host."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> KlingSandbox:
+        """Start serving in background threads."""
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> KlingSandbox:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def inject(self, *faults: Fault) -> None:
+        """Queue faults for the next matching API requests."""
+        with self._lock:
+            self._faults.extend(faults)
+
+    def reset(self) -> None:
+        """Forget every task, request, fault and count."""
+        with self._lock:
+            self.tasks.clear()
+            self.requests.clear()
+            self.faults_served.clear()
+            self._faults.clear()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for tests and benchmarks: requests by method, tasks created, faults served."""
+        with self._lock:
+            return {
+                "requests": dict(Counter(method for method, _ in self.requests)),
+                "tasks_created": len(self.tasks),
+                "faults_served": dict(self.faults_served),
+                "faults_pending": sum(fault.count for fault in self._faults),
+            }
+
+    def take_fault(self, method: str) -> Fault | None:
+        """Return the next queued fault for this method, counting it as served."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.method in (None, method):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    self.faults_served[fault.kind] += 1
+                    return fault
+        return None
+
+    def create_task(self, body: dict[str, Any]) -> SandboxTask:
+        """Validate and store a submitted task; raises KlingValidationError like the real service."""
+        clean = build_text2video_request(body, extra_models=())
+        with self._lock:
+            external_id = clean.get("external_task_id")
+            if external_id and any(task.body.get("external_task_id") == external_id for task in self.tasks.values()):
+                raise KlingValidationError("external_task_id", f"{external_id!r} already exists: it must be unique")
+            task = SandboxTask(
+                task_id=str(next(self._ids)),
+                body=clean,
+                created_ms=int(time.time() * 1000),
+                render_seconds=self.render_seconds,
+                fails=FAIL_MARKER in clean["prompt"],
+            )
+            self.tasks[task.task_id] = task
+        return task
+
+    def find(self, task_or_external_id: str) -> SandboxTask | None:
+        """Look a task up by task id, then by external id."""
+        with self._lock:
+            task = self.tasks.get(task_or_external_id)
+            if task is None:
+                task = next(
+                    (t for t in self.tasks.values() if t.body.get("external_task_id") == task_or_external_id), None
+                )
+            return task
+
+    def _watch_tasks(self) -> None:
+        while not self._stopping.wait(0.05):
+            with self._lock:
+                watched = [task for task in self.tasks.values() if "callback_url" in task.body]
+            for task in watched:
+                if task.status() != task.notified:
+                    task.notified = task.status()
+                    self._post_callback(task.body["callback_url"], task.as_json(self.url))
+
+    def _post_callback(self, url: str, task: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            url, data=json.dumps(task).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            urllib.request.urlopen(request, timeout=5).close()
+        except OSError as error:
+            log.warning("Sandbox callback to %s failed: %s", url, error)
+
+
+def _envelope(data: Any) -> dict[str, Any]:
+    return {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()), "data": data}
+
+
+def _error(code: int, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message, "request_id": str(uuid.uuid4())}
+
+
+def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("sandbox: " + format, *args)
+
+        def _send(
+            self, status: int, payload: Any = None, *, raw: bytes | None = None, headers: dict | None = None
+        ) -> None:
+            body = raw if raw is not None else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json" if raw is None else "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _body(self) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            return json.loads(self.rfile.read(length) or b"null")
+
+        def do_GET(self) -> None:
+            self._route("GET")
+
+        def do_HEAD(self) -> None:
+            self._route("HEAD")
+
+        def do_POST(self) -> None:
+            self._route("POST")
+
+        def _route(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            if parts.path.startswith(VIDEO_PATH):
+                return self._video(parts.path[len(VIDEO_PATH) :])
+            if parts.path.startswith(CONTROL_PATH):
+                return self._control(method, parts.path[len(CONTROL_PATH) :])
+            with sandbox._lock:
+                sandbox.requests.append((method, parts.path))
+            fault = sandbox.take_fault(method)
+            delay = sandbox.latency + (fault.delay if fault else 0.0)
+            if delay:
+                time.sleep(delay)
+            if fault and fault.drop:
+                self._api(method, parts.path, parts.query)
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return None
+            if fault and fault.status:
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
+                if fault.body is not None:
+                    return self._send(fault.status, raw=fault.body.encode(), headers=headers)
+                if fault.code is None:
+                    error = {"error": {"code": "", "message": fault.message, "type": "comet_api_error"}}
+                    return self._send(fault.status, error, headers=headers)
+                return self._send(fault.status, _error(fault.code, fault.message), headers=headers)
+            status, payload = self._api(method, parts.path, parts.query)
+            return self._send(status, payload)
+
+        def _api(self, method: str, path: str, query: str) -> tuple[int, dict[str, Any]]:
+            if self.headers.get("Authorization") is None:
+                return 401, _error(1001, "Authorization header is missing")
+            if self.headers.get("Authorization") != f"Bearer {sandbox.api_key}":
+                return 401, _error(1002, "Authorization is invalid")
+            if method == "POST" and path == TEXT2VIDEO_PATH:
+                try:
+                    body = self._body()
+                    if not isinstance(body, dict):
+                        return 400, _error(1200, "the request body must be a JSON object")
+                    task = sandbox.create_task(body)
+                except ValueError as error:
+                    return 400, _error(1201, str(error))
+                created = task.as_json(sandbox.url)
+                return 200, _envelope(
+                    {key: created[key] for key in ("task_id", "task_status", "task_info", "created_at", "updated_at")}
+                )
+            if method == "GET" and path == TEXT2VIDEO_PATH:
+                params = parse_qs(query)
+                if "external_task_id" in params:
+                    task = sandbox.find(params["external_task_id"][0])
+                    return (
+                        (200, _envelope(task.as_json(sandbox.url))) if task else (404, _error(1203, "task not found"))
+                    )
+                page = int(params.get("pageNum", ["1"])[0])
+                size = int(params.get("pageSize", ["30"])[0])
+                with sandbox._lock:
+                    newest_first = sorted(sandbox.tasks.values(), key=lambda t: t.started, reverse=True)
+                chosen = newest_first[(page - 1) * size : page * size]
+                return 200, _envelope([task.as_json(sandbox.url) for task in chosen])
+            if method == "GET" and path.startswith(f"{TEXT2VIDEO_PATH}/"):
+                task = sandbox.find(unquote(path[len(TEXT2VIDEO_PATH) + 1 :]))
+                return (200, _envelope(task.as_json(sandbox.url))) if task else (404, _error(1203, "task not found"))
+            return 404, _error(1202, f"no such method or path: {method} {path}")
+
+        def _video(self, name: str) -> None:
+            task = sandbox.find(name.removesuffix(".mp4"))
+            if task is None or task.status() != SUCCEEDED:
+                return self._send(404, _error(1203, "no such video"))
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(len(sandbox._video)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(sandbox._video)
+            return None
+
+        def _control(self, method: str, name: str) -> None:
+            if method == "GET" and name == "stats":
+                return self._send(200, sandbox.stats())
+            if method == "POST" and name == "faults":
+                sandbox.inject(*(Fault(**fault) for fault in self._body()))
+                return self._send(200, sandbox.stats())
+            if method == "POST" and name == "reset":
+                sandbox.reset()
+                return self._send(200, sandbox.stats())
+            return self._send(404, _error(1202, f"no such control: {method} {name}"))
+
+    return Handler
