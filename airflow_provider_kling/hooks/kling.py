@@ -174,7 +174,7 @@ class _KlingHookBase(BaseHook):
         from tenacity import retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
         backoff = wait_exponential_jitter(
-            initial=settings.retry_delay, max=MAX_RETRY_DELAY, jitter=settings.retry_delay
+            multiplier=settings.retry_delay, max=MAX_RETRY_DELAY, jitter=settings.retry_delay
         )
 
         def wait(state: RetryCallState) -> float:

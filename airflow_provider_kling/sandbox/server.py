@@ -148,6 +148,7 @@ class KlingSandbox:
         self.latency = latency
         self.tasks: dict[str, SandboxTask] = {}
         self.requests: list[tuple[str, str]] = []
+        self.submissions: list[Any] = []
         self.faults_served: Counter[str] = Counter()
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -198,6 +199,7 @@ class KlingSandbox:
         with self._lock:
             self.tasks.clear()
             self.requests.clear()
+            self.submissions.clear()
             self.faults_served.clear()
             self._faults.clear()
 
@@ -295,11 +297,13 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except OSError:  # the client gave up (timed out) before the answer came
+                    self.close_connection = True
 
         def _body(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"null")
+            return json.loads(self._raw_body or b"null")
 
         def do_GET(self) -> None:
             self._route("GET")
@@ -311,6 +315,7 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             self._route("POST")
 
         def _route(self, method: str) -> None:
+            self._raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             parts = urlsplit(self.path)
             if parts.path.startswith(VIDEO_PATH):
                 return self._video(parts.path[len(VIDEO_PATH) :])
@@ -346,6 +351,8 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             if method == "POST" and path == TEXT2VIDEO_PATH:
                 try:
                     body = self._body()
+                    with sandbox._lock:
+                        sandbox.submissions.append(body)
                     if not isinstance(body, dict):
                         return 400, _error(1200, "the request body must be a JSON object")
                     task = sandbox.create_task(body)
