@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 # Airflow reads its configuration when first imported: point it at a private home before that.
+REPO = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="kling-airflow-home-"))
 os.environ.update(
     {
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(AIRFLOW_HOME / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "tests" / "dags"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
     }
@@ -28,7 +29,6 @@ from airflow_provider_kling.sandbox import KlingSandbox  # noqa: E402
 
 #: A key that is easy to grep for: it must never show up in logs, errors or XCom.
 SECRET_KEY = "sk-kling-TEST-SECRET-0123456789abcdef"
-REPO = Path(__file__).resolve().parent.parent
 
 
 def connection_json(url: str, key: str = SECRET_KEY, **extra: object) -> str:
@@ -56,5 +56,6 @@ def sandbox(session_sandbox: KlingSandbox, monkeypatch: pytest.MonkeyPatch) -> K
     """The sandbox, emptied, with ``kling_default`` pointing at it."""
     session_sandbox.reset()
     session_sandbox.render_seconds = 0.6
+    session_sandbox.lookup_by_external_id = True
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(session_sandbox.url))
     return session_sandbox

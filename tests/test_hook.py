@@ -231,7 +231,7 @@ def test_retry_budget_is_bounded(sandbox):
 
 def test_a_connection_refused_is_transient_and_retried(sandbox, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json("http://127.0.0.1:9"))
-    with pytest.raises(KlingTransientError, match="Could not get an answer from Kling at http://127.0.0.1:9"):
+    with pytest.raises(KlingTransientError, match=r"Could not get an answer from Kling at http://127\.0\.0\.1:9"):
         KlingHook(retry_limit=1, retry_delay=0).get_task("1")
 
 

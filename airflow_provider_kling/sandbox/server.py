@@ -132,6 +132,8 @@ class KlingSandbox:
     :param host: address to bind; loopback by default.
     :param port: port to bind; 0 picks a free one.
     :param latency: seconds added to every API answer.
+    :param lookup_by_external_id: answer queries by ``external_task_id`` (Kling's reference does;
+        CometAPI's page does not say), as clients must cope with a service that does not.
     """
 
     def __init__(
@@ -142,8 +144,10 @@ class KlingSandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         latency: float = 0.0,
+        lookup_by_external_id: bool = True,
     ) -> None:
         self.api_key = api_key
+        self.lookup_by_external_id = lookup_by_external_id
         self.render_seconds = render_seconds
         self.latency = latency
         self.tasks: dict[str, SandboxTask] = {}
@@ -243,10 +247,10 @@ class KlingSandbox:
         return task
 
     def find(self, task_or_external_id: str) -> SandboxTask | None:
-        """Look a task up by task id, then by external id."""
+        """Look a task up by task id, then (if enabled) by external id."""
         with self._lock:
             task = self.tasks.get(task_or_external_id)
-            if task is None:
+            if task is None and self.lookup_by_external_id:
                 task = next(
                     (t for t in self.tasks.values() if t.body.get("external_task_id") == task_or_external_id), None
                 )

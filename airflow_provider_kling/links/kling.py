@@ -1,0 +1,27 @@
+"""The "Kling video" extra link on the operator's and the sensor's task instances."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow.sdk import BaseOperatorLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator
+    from airflow.sdk.types import TaskInstanceKey
+
+
+class KlingVideoLink(BaseOperatorLink):
+    """
+    Link to the first result video of the task instance's Kling task.
+
+    The operator and the sensor note the URL (``kling_video_url``) when the task ends on a worker,
+    including on resuming from the triggerer; Airflow then stores the link for the UI. It is empty
+    until the task has succeeded.
+    """
+
+    name = "Kling video"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        """Return the first video URL the task instance produced, or an empty string."""
+        return getattr(operator, "kling_video_url", None) or ""

@@ -1,0 +1,273 @@
+"""Operator that generates a video from a text prompt with Kling, safe to retry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.configuration import conf
+
+from airflow_provider_kling.links.kling import KlingVideoLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_kling.hooks.kling import KlingHook
+
+#: The task state store key under which the operator remembers its submission across tries.
+SUBMISSION_STATE_KEY = "kling_submission"
+
+
+def derived_external_task_id(dag_id: str, task_id: str, run_id: str, map_index: int) -> str:
+    """The ``external_task_id`` of a task instance's first generation: the same on every try."""
+    digest = hashlib.sha256(f"{dag_id}\0{task_id}\0{run_id}\0{map_index}".encode()).hexdigest()
+    return f"airflow-{digest[:32]}"
+
+
+def generation_external_task_id(base: str, generation: int) -> str:
+    """The ``external_task_id`` of a task instance's n-th generation (a new one after each failure)."""
+    return base if generation == 1 else f"{base}-{generation}"
+
+
+class KlingText2VideoOperator(BaseOperator):
+    """
+    Generate a video from a text prompt with Kling, wait for it, and return the final task object.
+
+    The XCom return value is Kling's task object (``task_id``, ``task_status``, ``task_result``
+    with ``videos[].url``); with ``wait_for_completion=False`` it is the submitted task, for a
+    :class:`~airflow_provider_kling.sensors.kling.KlingTaskSensor` to wait on.
+
+    **Never paid twice.** Each generation carries an ``external_task_id`` derived from the task
+    instance (dag, task, run, map index) unless you give one, and the operator records its
+    submission in the task state store. A retried, restarted or re-run task instance first looks
+    for its earlier generation: one still rendering is waited for, one that succeeded is returned,
+    and only after a failed one (or none) is a new one submitted (``<id>-2``, ``<id>-3``...).
+
+    Every field is validated before anything is sent. Kling has no cancel call: a generation keeps
+    rendering (and is paid for) when the Airflow task is killed or times out; the next try of the
+    same task instance picks it up instead of paying again.
+
+    :param prompt: the text prompt, 1 to 500 characters. Templated.
+    :param negative_prompt: what to keep out of the video, at most 200 characters. Templated.
+    :param model_name: ``kling-v1``, ``kling-v1-6``, ``kling-v2-master``, ``kling-v2-1-master``,
+        ``kling-v2-5-turbo``, ``kling-v2-6`` or ``kling-v3`` (more through the connection's
+        ``extra_models``); default: the service's. Templated.
+    :param cfg_scale: prompt adherence from 0 to 1 (not for the kling-v2.x models).
+    :param mode: ``std`` (default) or ``pro`` (higher quality, costs more). Templated.
+    :param aspect_ratio: ``16:9`` (default), ``9:16`` or ``1:1``. Templated.
+    :param duration: video length in seconds, 5 (default) or 10. Templated.
+    :param sound: ``on`` or ``off``, for models with generated audio (kling-v2-6, kling-v3). Templated.
+    :param camera_control: ``{"type": T}`` with T one of ``down_back``, ``forward_up``,
+        ``right_turn_forward``, ``left_turn_forward``, or ``{"type": "simple", "config": {...}}``
+        with exactly one of horizontal, vertical, pan, tilt, roll, zoom non-zero (-10 to 10).
+    :param callback_url: an https URL that Kling POSTs status updates to. Templated.
+    :param external_task_id: your own id for the first generation (unique per account); default:
+        derived from the task instance. Templated.
+    :param kling_conn_id: the Airflow connection of type ``kling``.
+    :param wait_for_completion: wait for the video (default); False returns once submitted.
+    :param deferrable: wait in the triggerer, holding no worker slot; default: Airflow's
+        ``[operators] default_deferrable``.
+    :param poll_interval: seconds between status polls while waiting.
+    :param timeout: longest wait for the video, in seconds or as a timedelta, across deferral and
+        triggerer restarts; then the task fails (and may retry, picking the generation up again).
+    """
+
+    template_fields: Sequence[str] = (
+        "prompt",
+        "negative_prompt",
+        "model_name",
+        "mode",
+        "aspect_ratio",
+        "duration",
+        "sound",
+        "callback_url",
+        "external_task_id",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"prompt": "md", "negative_prompt": "md"}
+    operator_extra_links = (KlingVideoLink(),)
+    ui_color = "#d9f2ff"
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | None = None,
+        model_name: str | None = None,
+        cfg_scale: float | None = None,
+        mode: str | None = None,
+        aspect_ratio: str | None = None,
+        duration: int | str | None = None,
+        sound: str | None = None,
+        camera_control: dict[str, Any] | None = None,
+        callback_url: str | None = None,
+        external_task_id: str | None = None,
+        kling_conn_id: str = "kling_default",
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 10,
+        timeout: float | timedelta = 3600,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.prompt = prompt
+        self.negative_prompt = negative_prompt
+        self.model_name = model_name
+        self.cfg_scale = cfg_scale
+        self.mode = mode
+        self.aspect_ratio = aspect_ratio
+        self.duration = duration
+        self.sound = sound
+        self.camera_control = camera_control
+        self.callback_url = callback_url
+        self.external_task_id = external_task_id
+        self.kling_conn_id = kling_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        self.kling_video_url: str | None = None
+        self._check_positive("poll_interval", poll_interval)
+        self._check_positive("timeout", self.timeout)
+
+    @staticmethod
+    def _check_positive(name: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            from airflow_provider_kling.exceptions import KlingValidationError
+
+            raise KlingValidationError(name, f"got {value!r}; allowed: a number of seconds above 0")
+
+    @cached_property
+    def hook(self) -> KlingHook:
+        """The hook for ``kling_conn_id``."""
+        from airflow_provider_kling.hooks.kling import KlingHook
+
+        return KlingHook(self.kling_conn_id)
+
+    def _request_fields(self) -> dict[str, Any]:
+        from airflow_provider_kling.contract import REQUEST_FIELDS
+
+        return {name: getattr(self, name) for name in REQUEST_FIELDS if name != "external_task_id"}
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Validate, find or submit this task instance's generation, then wait for it."""
+        body = self.hook.validate_text2video(**self._request_fields())
+        task = self._find_or_submit(context, body)
+        deadline = time.time() + self.timeout
+        if not self.wait_for_completion or self._has_ended(task):
+            return self._result(task)
+        if self.deferrable:
+            from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+
+            self.defer(
+                trigger=KlingTaskTrigger(
+                    kling_task_id=task["task_id"],
+                    deadline=deadline,
+                    kling_conn_id=self.kling_conn_id,
+                    poll_interval=self.poll_interval,
+                ),
+                method_name="execute_complete",
+            )
+        return self._result(self._wait(task, deadline))
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Turn the trigger's event into the task's result or failure."""
+        from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingWaitTimeoutError
+
+        status, message = event["status"], event["message"]
+        self.log.info(message)
+        if status == "timeout":
+            raise KlingWaitTimeoutError(message)
+        if status == "error":
+            raise (KlingError if event.get("retryable") else KlingPermanentError)(message)
+        return self._result(event["task"])
+
+    def _find_or_submit(self, context: Context, body: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_kling.contract import FAILED
+
+        ti = context["ti"]
+        store = context.get("task_state_store")
+        base = self.external_task_id or derived_external_task_id(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
+        saved = (store.get(SUBMISSION_STATE_KEY) if store is not None else None) or {}
+        generation = int(saved.get("generation", 1))
+        known_task_id = saved.get("task_id")
+        while True:
+            external_id = generation_external_task_id(base, generation)
+            earlier = self._lookup(known_task_id, external_id)
+            if earlier is None:
+                break
+            if earlier.get("task_status") != FAILED:
+                self.log.info(
+                    "Found Kling task %s (%s, external_task_id %s) from an earlier try: not submitting again",
+                    earlier.get("task_id"),
+                    earlier.get("task_status"),
+                    external_id,
+                )
+                return earlier
+            self.log.warning(
+                "Kling task %s (external_task_id %s) failed earlier (%s): submitting a new generation",
+                earlier.get("task_id"),
+                external_id,
+                earlier.get("task_status_msg") or "no reason given",
+            )
+            generation, known_task_id = generation + 1, None
+        record = {"generation": generation, "external_task_id": external_id}
+        if store is not None:
+            store.set(SUBMISSION_STATE_KEY, record)
+        self.log.info("Submitting to Kling: %s", json.dumps({**body, "external_task_id": external_id}))
+        task = self.hook.create_text2video(**body, external_task_id=external_id)
+        self.log.info("Kling task %s submitted (%s)", task["task_id"], task.get("task_status"))
+        if store is not None:
+            store.set(SUBMISSION_STATE_KEY, {**record, "task_id": task["task_id"]})
+        return task
+
+    def _lookup(self, task_id: str | None, external_id: str) -> dict[str, Any] | None:
+        from airflow_provider_kling.exceptions import KlingTaskNotFoundError
+
+        if task_id:
+            try:
+                return self.hook.get_task(task_id)
+            except KlingTaskNotFoundError:
+                pass
+        return self.hook.find_task(external_id)
+
+    @staticmethod
+    def _has_ended(task: dict[str, Any]) -> bool:
+        from airflow_provider_kling.contract import ACTIVE_STATUSES
+
+        return task.get("task_status") not in ACTIVE_STATUSES
+
+    def _wait(self, task: dict[str, Any], deadline: float) -> dict[str, Any]:
+        from airflow_provider_kling.exceptions import KlingWaitTimeoutError
+
+        started = time.monotonic()
+        status = task.get("task_status")
+        while not self._has_ended(task):
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                raise KlingWaitTimeoutError(
+                    f"Kling task {task['task_id']} did not end within the timeout: waited "
+                    f"{time.monotonic() - started:.0f} s, last status {status!r}"
+                )
+            time.sleep(min(self.poll_interval, remaining))
+            task = self.hook.get_task(task["task_id"])
+            if task.get("task_status") != status:
+                status = task.get("task_status")
+                self.log.info("Kling task %s is %s after %.0f s", task["task_id"], status, time.monotonic() - started)
+        return task
+
+    def _result(self, task: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_kling.contract import FAILED, task_video_urls
+        from airflow_provider_kling.exceptions import KlingTaskFailedError
+
+        if task.get("task_status") == FAILED:
+            raise KlingTaskFailedError(task)
+        if urls := task_video_urls(task):
+            self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
+            self.kling_video_url = urls[0]
+        return task

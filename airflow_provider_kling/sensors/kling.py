@@ -1,0 +1,114 @@
+"""Sensor that waits for a Kling task to end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.configuration import conf
+
+from airflow_provider_kling.links.kling import KlingVideoLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_kling.hooks.kling import KlingHook
+
+
+class KlingTaskSensor(BaseSensorOperator):
+    """
+    Wait for a Kling text-to-video task to end; return its final task object as the XCom value.
+
+    A task that ends ``failed`` fails the sensor with Kling's ``task_status_msg`` and no retry (the
+    task cannot change). ``timeout``, ``soft_fail`` and ``mode`` behave as in any Airflow sensor.
+    Deferred, the wait runs in the triggerer (:class:`~airflow_provider_kling.triggers.kling.KlingTaskTrigger`)
+    and holds no worker slot; ``timeout`` is then an absolute deadline that a triggerer restart
+    does not extend.
+
+    :param kling_task_id: the Kling ``task_id`` (or ``external_task_id``) to wait for. Templated,
+        e.g. ``"{{ ti.xcom_pull('submit')['task_id'] }}"``.
+    :param kling_conn_id: the Airflow connection of type ``kling``.
+    :param deferrable: wait in the triggerer instead of a worker; default: Airflow's
+        ``[operators] default_deferrable``.
+    :param poke_interval: seconds between polls of the task.
+    """
+
+    template_fields: Sequence[str] = ("kling_task_id",)
+    operator_extra_links = (KlingVideoLink(),)
+    ui_color = "#e8f4ff"
+
+    def __init__(
+        self,
+        *,
+        kling_task_id: str,
+        kling_conn_id: str = "kling_default",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poke_interval: float = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, **kwargs)
+        self.kling_task_id = kling_task_id
+        self.kling_conn_id = kling_conn_id
+        self.deferrable = deferrable
+        self.kling_video_url: str | None = None
+
+    @cached_property
+    def hook(self) -> KlingHook:
+        """The hook for ``kling_conn_id``."""
+        from airflow_provider_kling.hooks.kling import KlingHook
+
+        return KlingHook(self.kling_conn_id)
+
+    def _done(self, task: dict[str, Any]) -> bool:
+        from airflow_provider_kling.contract import ACTIVE_STATUSES, FAILED, task_video_urls
+        from airflow_provider_kling.exceptions import KlingPermanentError
+
+        status = task.get("task_status")
+        if status == FAILED:
+            reason = task.get("task_status_msg") or "no reason given"
+            raise KlingPermanentError(f"Kling task {self.kling_task_id} failed: {reason}")
+        if status in ACTIVE_STATUSES:
+            self.log.info("Kling task %s is %s", self.kling_task_id, status)
+            return False
+        urls = task_video_urls(task)
+        self.log.info("Kling task %s ended %s; videos: %s", self.kling_task_id, status, ", ".join(urls))
+        self.kling_video_url = urls[0] if urls else None
+        return True
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Ask Kling for the task once."""
+        task = self.hook.get_task(self.kling_task_id)
+        return PokeReturnValue(is_done=self._done(task), xcom_value=task)
+
+    def execute(self, context: Context) -> Any:
+        """Poke from here, or (deferrable) hand the whole wait to the triggerer."""
+        if not self.deferrable:
+            return super().execute(context)
+        from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+
+        self.defer(
+            trigger=KlingTaskTrigger(
+                kling_task_id=self.kling_task_id,
+                deadline=time.time() + self.timeout,
+                kling_conn_id=self.kling_conn_id,
+                poll_interval=self.poke_interval,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Turn the trigger's event into the sensor's result or failure."""
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        from airflow_provider_kling.exceptions import KlingError, KlingPermanentError
+
+        status, message = event["status"], event["message"]
+        if status == "timeout":
+            raise AirflowSensorTimeout(message)
+        if status == "error":
+            raise (KlingError if event.get("retryable") else KlingPermanentError)(message)
+        self._done(event["task"])
+        return event["task"]

@@ -1,0 +1,103 @@
+"""Trigger that waits for one Kling task in the triggerer, polling with the async hook."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_kling.contract import ACTIVE_STATUSES, task_video_urls
+
+
+class KlingTaskTrigger(BaseTrigger):
+    """
+    Poll one Kling task until it ends, then yield exactly one event.
+
+    The event's payload is a dict with ``status`` (``succeed``, ``failed``, ``timeout`` or
+    ``error``), ``kling_task_id``, ``task`` (the last task object seen, or None), ``message`` and,
+    for errors, ``retryable``. Transient HTTP failures are retried within the hook's budget; one
+    HTTP client serves every poll. All state is in the serialized kwargs, and ``deadline`` is an
+    absolute time, so a triggerer restart resumes the wait without extending it.
+
+    :param kling_task_id: the Kling task to wait for.
+    :param deadline: when to give up, as seconds since the epoch (``time.time()``).
+    :param kling_conn_id: the Airflow connection of type ``kling``.
+    :param poll_interval: seconds between polls.
+    :param started_at: when the wait began (seconds since the epoch), for elapsed times in logs.
+    """
+
+    def __init__(
+        self,
+        kling_task_id: str,
+        deadline: float,
+        kling_conn_id: str = "kling_default",
+        poll_interval: float = 10.0,
+        started_at: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.kling_task_id = kling_task_id
+        self.deadline = deadline
+        self.kling_conn_id = kling_conn_id
+        self.poll_interval = poll_interval
+        self.started_at = time.time() if started_at is None else started_at
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the classpath and the kwargs that recreate this trigger."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "kling_task_id": self.kling_task_id,
+                "deadline": self.deadline,
+                "kling_conn_id": self.kling_conn_id,
+                "poll_interval": self.poll_interval,
+                "started_at": self.started_at,
+            },
+        )
+
+    def _event(self, status: str, message: str, task: dict[str, Any] | None, **extra: Any) -> TriggerEvent:
+        return TriggerEvent(
+            {"status": status, "kling_task_id": self.kling_task_id, "task": task, "message": message, **extra}
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the task ends or the deadline passes; yield one event."""
+        from airflow_provider_kling.exceptions import KlingError
+        from airflow_provider_kling.hooks.kling import KlingAsyncHook
+
+        hook = KlingAsyncHook(self.kling_conn_id)
+        task: dict[str, Any] | None = None
+        last_status = "unknown"
+        try:
+            while True:
+                try:
+                    task = await hook.get_task(self.kling_task_id)
+                except KlingError as error:
+                    yield self._event("error", str(error), task, retryable=error.retryable)
+                    return
+                status = task.get("task_status", "unknown")
+                elapsed = time.time() - self.started_at
+                if status != last_status:
+                    self.log.info("Kling task %s is %s after %.0f s", self.kling_task_id, status, elapsed)
+                    last_status = status
+                if status not in ACTIVE_STATUSES:
+                    urls = task_video_urls(task)
+                    message = f"Kling task {self.kling_task_id} ended {status} after {elapsed:.0f} s"
+                    if urls:
+                        message += f"; videos: {', '.join(urls)}"
+                    yield self._event(status, message, task)
+                    return
+                remaining = self.deadline - time.time()
+                if remaining <= 0:
+                    yield self._event(
+                        "timeout",
+                        f"Kling task {self.kling_task_id} did not end within the timeout: waited "
+                        f"{elapsed:.0f} s, last status {status!r}",
+                        task,
+                    )
+                    return
+                await asyncio.sleep(min(self.poll_interval, remaining))
+        finally:
+            await hook.close()

@@ -1,0 +1,83 @@
+"""DAGs that the test suite runs with dag.test() against the sandbox (conn kling_default)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_kling.operators.kling import KlingText2VideoOperator
+from airflow_provider_kling.sensors.kling import KlingTaskSensor
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+FAST = {"poll_interval": 0.1, "retries": 0}
+
+for deferrable in (False, True):
+    with DAG(f"kling_generate_{'deferrable' if deferrable else 'blocking'}", schedule=None, start_date=START):
+        KlingText2VideoOperator(
+            task_id="generate",
+            prompt="A paper boat on a {{ params.water }} at dawn",
+            params={"water": "pond"},
+            duration=5,
+            aspect_ratio="9:16",
+            deferrable=deferrable,
+            **FAST,
+        )
+
+with DAG("kling_fails", schedule=None, start_date=START):
+    KlingText2VideoOperator(task_id="generate", prompt="sandbox:fail a cat", deferrable=True, **FAST)
+
+with DAG("kling_fails_blocking", schedule=None, start_date=START):
+    KlingText2VideoOperator(task_id="generate", prompt="sandbox:fail a cat", deferrable=False, **FAST)
+
+with DAG("kling_times_out", schedule=None, start_date=START, params={"deferrable": True}):
+    KlingText2VideoOperator(task_id="deferred", prompt="a slow cat", deferrable=True, timeout=0.5, **FAST)
+    KlingText2VideoOperator(task_id="blocking", prompt="a slow dog", deferrable=False, timeout=0.5, **FAST)
+
+with DAG("kling_submit_then_sense", schedule=None, start_date=START):
+    submit = KlingText2VideoOperator(task_id="submit", prompt="a lighthouse", wait_for_completion=False, **FAST)
+    task_id = "{{ ti.xcom_pull(task_ids='submit')['task_id'] }}"
+    submit >> [
+        KlingTaskSensor(task_id="sense_deferred", kling_task_id=task_id, deferrable=True, poke_interval=0.1),
+        KlingTaskSensor(task_id="sense_poking", kling_task_id=task_id, deferrable=False, poke_interval=0.1),
+    ]
+
+with DAG("kling_sensor_sees_failure", schedule=None, start_date=START):
+    submit = KlingText2VideoOperator(
+        task_id="submit", prompt="sandbox:fail a lighthouse", wait_for_completion=False, **FAST
+    )
+    submit >> KlingTaskSensor(
+        task_id="sense",
+        kling_task_id="{{ ti.xcom_pull(task_ids='submit')['task_id'] }}",
+        deferrable=True,
+        poke_interval=0.1,
+        retries=3,
+    )
+
+with DAG("kling_sensor_times_out", schedule=None, start_date=START):
+    submit = KlingText2VideoOperator(task_id="submit", prompt="a glacier", wait_for_completion=False, **FAST)
+    for soft_fail in (False, True):
+        submit >> KlingTaskSensor(
+            task_id=f"sense_{'soft' if soft_fail else 'hard'}",
+            kling_task_id="{{ ti.xcom_pull(task_ids='submit')['task_id'] }}",
+            timeout=0.3,
+            soft_fail=soft_fail,
+            deferrable=True,
+            poke_interval=0.1,
+        )
+
+with DAG("kling_mapped", schedule=None, start_date=START):
+    KlingText2VideoOperator.partial(task_id="generate", deferrable=True, **FAST).expand(
+        prompt=["a red kite", "a blue whale", "a green hill"]
+    )
+
+with DAG("kling_retries_after_a_failed_generation", schedule=None, start_date=START):
+    KlingText2VideoOperator(
+        task_id="generate",
+        prompt="{{ 'sandbox:fail ' if ti.try_number == 1 else '' }}a phoenix",
+        deferrable=False,
+        poll_interval=0.1,
+        retries=1,
+        retry_delay=timedelta(0),
+    )

@@ -1,0 +1,179 @@
+"""The operator, sensor, trigger and link run by a real Airflow (metadata DB, dag.test()) against the sandbox."""
+
+from __future__ import annotations
+
+import pendulum
+import pytest
+from conftest import REPO, SECRET_KEY
+
+from airflow_provider_kling.exceptions import KlingValidationError
+from airflow_provider_kling.operators.kling import KlingText2VideoOperator, derived_external_task_id
+from airflow_provider_kling.sandbox import Fault
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(str(REPO / "tests" / "dags"))
+    assert bag.import_errors == {}
+    return bag
+
+
+def run(dagbag, dag_id, **kwargs):
+    """Run one DAG with dag.test(); return {(task_id, map_index): task instance}."""
+    dag_run = dagbag.dags[dag_id].test(**kwargs)
+    return dag_run, {(ti.task_id, ti.map_index): ti for ti in dag_run.get_task_instances()}
+
+
+def xcom(dag_run, task_id, key="return_value", map_index=-1):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        value = session.scalar(
+            select(XComModel.value).where(
+                XComModel.dag_id == dag_run.dag_id,
+                XComModel.run_id == dag_run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.map_index == map_index,
+                XComModel.key == key,
+            )
+        )
+    return value
+
+
+def test_blocking_and_deferrable_runs_return_the_same_xcom(dagbag, sandbox, capfd):
+    results = {}
+    for mode in ("blocking", "deferrable"):
+        dag_run, tis = run(dagbag, f"kling_generate_{mode}")
+        assert dag_run.state == "success"
+        assert tis["generate", -1].state == "success"
+        results[mode] = xcom(dag_run, "generate")
+        video_url = results[mode]["task_result"]["videos"][0]["url"]
+        assert xcom(dag_run, "generate", key="_link_KlingVideoLink") == video_url
+    shapes = {
+        mode: (task["task_status"], sorted(task), sorted(task["task_result"]["videos"][0]))
+        for mode, task in results.items()
+    }
+    assert shapes["blocking"] == shapes["deferrable"]
+    assert results["blocking"]["task_status"] == "succeed"
+    assert sandbox.submissions[0]["prompt"] == "A paper boat on a pond at dawn"
+    assert sandbox.submissions[0]["duration"] == "5" and sandbox.submissions[0]["aspect_ratio"] == "9:16"
+    assert sandbox.submissions[0]["external_task_id"].startswith("airflow-")
+    log = capfd.readouterr()
+    text = log.out + log.err
+    assert "Submitting to Kling" in text and "external_task_id" in text
+    assert "is processing after" in text and "produced: http://127.0.0.1" in text
+    assert SECRET_KEY not in text
+
+
+@pytest.mark.parametrize("dag_id", ["kling_fails", "kling_fails_blocking"])
+def test_a_failed_kling_task_fails_the_task_with_its_message(dagbag, sandbox, capfd, dag_id):
+    dag_run, tis = run(dagbag, dag_id)
+    assert dag_run.state == "failed"
+    assert tis["generate", -1].state == "failed"
+    text = "".join(capfd.readouterr())
+    assert "KlingTaskFailedError" in text and "Sandbox: the prompt asked this task to fail" in text
+
+
+def test_timeout_fails_both_paths_saying_how_long_and_the_last_status(dagbag, sandbox, capfd):
+    sandbox.render_seconds = 30
+    _dag_run, tis = run(dagbag, "kling_times_out")
+    assert tis["deferred", -1].state == "failed" and tis["blocking", -1].state == "failed"
+    text = "".join(capfd.readouterr())
+    assert text.count("did not end within the timeout: waited") >= 2
+    assert "last status 'processing'" in text or "last status 'submitted'" in text
+
+
+def test_sensor_waits_for_a_task_submitted_without_waiting(dagbag, sandbox):
+    dag_run, _tis = run(dagbag, "kling_submit_then_sense")
+    assert dag_run.state == "success"
+    submitted = xcom(dag_run, "submit")
+    assert submitted["task_status"] == "submitted"
+    for sensor in ("sense_deferred", "sense_poking"):
+        final = xcom(dag_run, sensor)
+        assert final["task_id"] == submitted["task_id"] and final["task_status"] == "succeed"
+        assert xcom(dag_run, sensor, key="_link_KlingVideoLink") == final["task_result"]["videos"][0]["url"]
+    assert len(sandbox.tasks) == 1
+
+
+def test_sensor_fails_without_retrying_on_a_failed_task(dagbag, sandbox, capfd):
+    _dag_run, tis = run(dagbag, "kling_sensor_sees_failure")
+    assert tis["sense", -1].state == "failed"
+    assert tis["sense", -1].try_number == 1  # retries=3, yet a failed Kling task cannot change
+    assert "Sandbox: the prompt asked this task to fail" in "".join(capfd.readouterr())
+
+
+def test_sensor_timeout_fails_or_skips_with_soft_fail(dagbag, sandbox):
+    sandbox.render_seconds = 30
+    _, tis = run(dagbag, "kling_sensor_times_out")
+    assert tis["sense_hard", -1].state == "failed"
+    assert tis["sense_soft", -1].state == "skipped"
+
+
+def test_mapped_tasks_each_get_their_own_video(dagbag, sandbox):
+    dag_run, _tis = run(dagbag, "kling_mapped")
+    assert dag_run.state == "success"
+    results = [xcom(dag_run, "generate", map_index=index) for index in range(3)]
+    assert len({task["task_id"] for task in results}) == 3
+    assert sorted(body["prompt"] for body in sandbox.submissions) == ["a blue whale", "a green hill", "a red kite"]
+    assert len({body["external_task_id"] for body in sandbox.submissions}) == 3
+
+
+def test_a_lost_submit_answer_leaves_exactly_one_task(dagbag, sandbox):
+    sandbox.inject(Fault(drop=True, method="POST"))
+    dag_run, _ = run(dagbag, "kling_generate_blocking")
+    assert dag_run.state == "success"
+    assert sandbox.stats()["faults_served"] == {"drop": 1}
+    assert len(sandbox.tasks) == 1
+
+
+@pytest.mark.parametrize("mode", ["blocking", "deferrable"])
+def test_a_rerun_of_the_same_task_instance_leaves_exactly_one_task(dagbag, sandbox, mode, capfd):
+    logical_date = pendulum.datetime(2026, 3, 1, tz="UTC")
+    first, _ = run(dagbag, f"kling_generate_{mode}", logical_date=logical_date, run_after=logical_date)
+    second, _ = run(dagbag, f"kling_generate_{mode}", logical_date=logical_date, run_after=logical_date)
+    assert first.run_id == second.run_id and second.state == "success"
+    assert len(sandbox.tasks) == 1
+    assert xcom(second, "generate")["task_id"] == next(iter(sandbox.tasks))
+    assert "from an earlier try: not submitting again" in "".join(capfd.readouterr())
+
+
+def test_a_rerun_while_the_generation_renders_waits_for_it(dagbag, sandbox):
+    from airflow_provider_kling.hooks.kling import KlingHook
+
+    logical_date = pendulum.datetime(2026, 4, 1, tz="UTC")
+    run_id = f"manual__{logical_date.isoformat()}"
+    # A generation this task instance submitted before its worker died: still rendering.
+    early = KlingHook().create_text2video(
+        "an earlier try",
+        external_task_id=derived_external_task_id("kling_generate_deferrable", "generate", run_id, -1),
+    )
+    dag_run, _ = run(dagbag, "kling_generate_deferrable", logical_date=logical_date, run_after=logical_date)
+    assert dag_run.run_id == run_id and dag_run.state == "success"
+    assert xcom(dag_run, "generate")["task_id"] == early["task_id"]
+    assert len(sandbox.tasks) == 1
+
+
+@pytest.mark.parametrize("lookup_by_external_id", [True, False])
+def test_a_retry_after_a_failed_generation_submits_a_new_one(dagbag, sandbox, lookup_by_external_id):
+    # Without lookups by external id, only the task state store can tell the retry what try 1 submitted.
+    sandbox.lookup_by_external_id = lookup_by_external_id
+    dag_run, tis = run(dagbag, "kling_retries_after_a_failed_generation")
+    assert dag_run.state == "success" and tis["generate", -1].try_number == 2
+    first, second = sandbox.submissions
+    assert second["external_task_id"] == f"{first['external_task_id']}-2"
+    assert [task.status() for task in sandbox.tasks.values()] == ["failed", "succeed"]
+
+
+def test_bad_input_fails_before_any_request(dagbag, sandbox):
+    with pytest.raises(KlingValidationError, match="poll_interval"):
+        KlingText2VideoOperator(task_id="t", prompt="p", poll_interval=0)
+    with pytest.raises(KlingValidationError, match="timeout"):
+        KlingText2VideoOperator(task_id="t", prompt="p", timeout=-1)
+    operator = KlingText2VideoOperator(task_id="t", prompt="p", duration=7)
+    with pytest.raises(KlingValidationError, match=r"duration.*allowed: 5, 10"):
+        operator.execute(context={})
+    assert sandbox.requests == []
