@@ -19,7 +19,19 @@ os.environ.update(
     {
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "tests" / "dags"),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [
+                {
+                    "name": name,
+                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                    "kwargs": {"path": str(REPO / folder)},
+                }
+                for name, folder in (("tests", "tests/dags"), ("examples", "example_dags"))
+            ]
+        ),
+        # The example DAGs read these: poll fast, store videos in the private home.
+        "KLING_POLL_INTERVAL": "0.2",
+        "KLING_OUTPUT_PATH": f"file://{AIRFLOW_HOME / 'videos'}",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
     }

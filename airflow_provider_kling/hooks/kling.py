@@ -32,9 +32,11 @@ from airflow_provider_kling.exceptions import (
 if TYPE_CHECKING:
     import httpx
     import requests
+    from airflow.sdk import ObjectStoragePath
     from tenacity import RetryCallState
 
 DEFAULT_BASE_URL = "https://api.cometapi.com"
+DOWNLOAD_CHUNK_BYTES = 1 << 20
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRY_LIMIT = 5
 DEFAULT_RETRY_DELAY = 2.0
@@ -343,6 +345,62 @@ class KlingHook(_KlingHookBase):
         if not 1 <= page_size <= 500:
             raise KlingValidationError("page_size", f"got {page_size!r}; allowed: 1 to 500")
         return self._request("GET", TEXT2VIDEO_PATH, params={"pageNum": page, "pageSize": page_size})
+
+    @cached_property
+    def _download_session(self) -> requests.Session:
+        # Result URLs live on a CDN: the API key must never travel there, so this session has none.
+        import requests
+
+        return requests.Session()
+
+    def download_video(self, url: str, destination: ObjectStoragePath | str) -> int:
+        """
+        Store a result video at ``destination`` and return its size in bytes.
+
+        The body is streamed in 1 MiB chunks (constant memory) into a hidden temporary file beside
+        the destination, checked against the server's ``Content-Length``, then renamed into place,
+        so no half-written file ever carries the final name. Failures are retried like API calls.
+
+        :param url: the video URL from the task result; only ``http`` and ``https`` are accepted.
+        :param destination: where to store it: an ``ObjectStoragePath`` or URL (``file://``,
+            ``s3://``, ``gs://``... as the installed providers support).
+        """
+        import uuid
+
+        import requests
+        from airflow.sdk import ObjectStoragePath
+        from tenacity import Retrying
+
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+            raise KlingValidationError("url", f"got {url!r}; allowed: an http:// or https:// URL")
+        target = destination if isinstance(destination, ObjectStoragePath) else ObjectStoragePath(destination)
+        target.parent.mkdir(parents=True, exist_ok=True)
+
+        def fetch() -> int:
+            partial = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
+            try:
+                with self._download_session.get(url, stream=True, timeout=self.settings.timeout) as response:
+                    if response.status_code != 200:
+                        parse_response(response.status_code, response.headers, response.content)
+                    expected = response.headers.get("Content-Length")
+                    size = 0
+                    with partial.open("wb") as out:
+                        for chunk in response.iter_content(DOWNLOAD_CHUNK_BYTES):
+                            out.write(chunk)
+                            size += len(chunk)
+                if expected is not None and size != int(expected):
+                    raise KlingTransientError(f"Download of {url} got {size} bytes, the server announced {expected}")
+                partial.rename(target)
+                return size
+            except requests.RequestException as error:
+                raise KlingTransientError(f"Download of {url} failed: {type(error).__name__}: {error}") from None
+            finally:
+                if partial.exists():
+                    partial.unlink()
+
+        size = Retrying(**self._retry_policy(self.settings))(fetch)
+        self.log.info("Stored %s (%d bytes) at %s", url, size, target)
+        return size
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the key against the service by asking for a task that does not exist (costs nothing)."""

@@ -76,6 +76,13 @@ class KlingText2VideoOperator(BaseOperator):
     :param poll_interval: seconds between status polls while waiting.
     :param timeout: longest wait for the video, in seconds or as a timedelta, across deferral and
         triggerer restarts; then the task fails (and may retry, picking the generation up again).
+    :param output_path: a folder (``ObjectStoragePath`` or URL such as ``file:///data/videos``,
+        ``s3://bucket/videos``) to store each result video in, as ``<kling task id>_<n>.mp4``,
+        since result URLs expire. Each stored video's item in the result gets ``stored_path`` and
+        ``stored_bytes``. Templated. Default: not stored.
+
+    Any ``Asset`` in ``outlets`` gets an event whose ``extra`` holds ``kling_task_id``,
+    ``video_urls`` and ``stored_paths``, so downstream DAGs can be scheduled on new videos.
     """
 
     template_fields: Sequence[str] = (
@@ -88,6 +95,7 @@ class KlingText2VideoOperator(BaseOperator):
         "sound",
         "callback_url",
         "external_task_id",
+        "output_path",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"prompt": "md", "negative_prompt": "md"}
     operator_extra_links = (KlingVideoLink(),)
@@ -112,6 +120,7 @@ class KlingText2VideoOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 10,
         timeout: float | timedelta = 3600,
+        output_path: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -131,6 +140,7 @@ class KlingText2VideoOperator(BaseOperator):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        self.output_path = output_path
         self.kling_video_url: str | None = None
         self._check_positive("poll_interval", poll_interval)
         self._check_positive("timeout", self.timeout)
@@ -160,7 +170,7 @@ class KlingText2VideoOperator(BaseOperator):
         task = self._find_or_submit(context, body)
         deadline = time.time() + self.timeout
         if not self.wait_for_completion or self._has_ended(task):
-            return self._result(task)
+            return self._result(context, task)
         if self.deferrable:
             from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
@@ -173,7 +183,7 @@ class KlingText2VideoOperator(BaseOperator):
                 ),
                 method_name="execute_complete",
             )
-        return self._result(self._wait(task, deadline))
+        return self._result(context, self._wait(task, deadline))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Turn the trigger's event into the task's result or failure."""
@@ -185,7 +195,7 @@ class KlingText2VideoOperator(BaseOperator):
             raise KlingWaitTimeoutError(message)
         if status == "error":
             raise (KlingError if event.get("retryable") else KlingPermanentError)(message)
-        return self._result(event["task"])
+        return self._result(context, event["task"])
 
     def _find_or_submit(self, context: Context, body: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_kling.contract import FAILED
@@ -261,13 +271,44 @@ class KlingText2VideoOperator(BaseOperator):
                 self.log.info("Kling task %s is %s after %.0f s", task["task_id"], status, time.monotonic() - started)
         return task
 
-    def _result(self, task: dict[str, Any]) -> dict[str, Any]:
+    def _result(self, context: Context, task: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_kling.contract import FAILED, task_video_urls
         from airflow_provider_kling.exceptions import KlingTaskFailedError
 
         if task.get("task_status") == FAILED:
             raise KlingTaskFailedError(task)
-        if urls := task_video_urls(task):
-            self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
-            self.kling_video_url = urls[0]
+        urls = task_video_urls(task)
+        if not urls:
+            return task
+        self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
+        self.kling_video_url = urls[0]
+        if self.output_path:
+            self._store_videos(task)
+        self._record_asset_events(context, task)
         return task
+
+    def _store_videos(self, task: dict[str, Any]) -> None:
+        from airflow.sdk import ObjectStoragePath
+
+        folder = (
+            self.output_path if isinstance(self.output_path, ObjectStoragePath) else ObjectStoragePath(self.output_path)
+        )
+        for index, video in enumerate(task["task_result"]["videos"]):
+            destination = folder / f"{task['task_id']}_{index}.mp4"
+            video["stored_bytes"] = self.hook.download_video(video["url"], destination)
+            video["stored_path"] = str(destination)
+
+    def _record_asset_events(self, context: Context, task: dict[str, Any]) -> None:
+        from airflow.sdk import Asset
+
+        from airflow_provider_kling.contract import task_video_urls
+
+        videos = task["task_result"]["videos"]
+        extra = {
+            "kling_task_id": task["task_id"],
+            "video_urls": task_video_urls(task),
+            "stored_paths": [video["stored_path"] for video in videos if "stored_path" in video],
+        }
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra.update(extra)

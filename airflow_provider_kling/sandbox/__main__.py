@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", default="sandbox-key", help="the Bearer key to accept (default: sandbox-key)")
     parser.add_argument("--render-seconds", type=float, default=5.0, help="how long each task renders (default: 5)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API answer (default: 0)")
+    parser.add_argument("--video-bytes", type=int, default=None, help="size of each result video (default: ~12 KB)")
     args = parser.parse_args(argv)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         latency=args.latency,
+        video_bytes=args.video_bytes,
     ) as sandbox:
         print(f"Kling sandbox listening on {sandbox.url} (key: {args.api_key})", flush=True)
         done.wait()

@@ -20,6 +20,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
@@ -56,6 +57,8 @@ class Fault:
     :param drop: handle the request for real, then close the connection without an answer.
     :param method: only match this HTTP method (``POST`` or ``GET``); None matches both.
     :param count: how many requests this fault is served to.
+    :param target: ``api`` for the Kling API, ``video`` for result video downloads (where
+        ``drop`` sends half the announced bytes, then closes).
     """
 
     status: int = 500
@@ -67,6 +70,7 @@ class Fault:
     drop: bool = False
     method: str | None = None
     count: int = 1
+    target: str = "api"
 
     @property
     def kind(self) -> str:
@@ -132,6 +136,8 @@ class KlingSandbox:
     :param host: address to bind; loopback by default.
     :param port: port to bind; 0 picks a free one.
     :param latency: seconds added to every API answer.
+    :param video_bytes: size of each result video; the sample MP4 is padded with a ``free`` box
+        (still a valid MP4) and streamed, so any size costs no memory.
     :param lookup_by_external_id: answer queries by ``external_task_id`` (Kling's reference does;
         CometAPI's page does not say), as clients must cope with a service that does not.
     """
@@ -144,6 +150,7 @@ class KlingSandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         latency: float = 0.0,
+        video_bytes: int | None = None,
         lookup_by_external_id: bool = True,
     ) -> None:
         self.api_key = api_key
@@ -158,6 +165,7 @@ class KlingSandbox:
         self._lock = threading.Lock()
         self._ids = itertools.count(870_000_000_000_000_001)
         self._video = files(__package__).joinpath("sample.mp4").read_bytes()
+        self.video_bytes = video_bytes or len(self._video)
         self._server = ThreadingHTTPServer((host, port), _make_handler(self))
         self._server.daemon_threads = True
         self._stopping = threading.Event()
@@ -217,11 +225,11 @@ class KlingSandbox:
                 "faults_pending": sum(fault.count for fault in self._faults),
             }
 
-    def take_fault(self, method: str) -> Fault | None:
-        """Return the next queued fault for this method, counting it as served."""
+    def take_fault(self, method: str, target: str = "api") -> Fault | None:
+        """Return the next queued fault for this method and target, counting it as served."""
         with self._lock:
             for fault in self._faults:
-                if fault.method in (None, method):
+                if fault.target == target and fault.method in (None, method):
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
@@ -273,6 +281,19 @@ class KlingSandbox:
             urllib.request.urlopen(request, timeout=5).close()
         except OSError as error:
             log.warning("Sandbox callback to %s failed: %s", url, error)
+
+
+def _video_chunks(sample: bytes, total: int, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """The sample MP4 followed by a ``free`` box padding it to ``total`` bytes, in chunks."""
+    yield sample
+    padding = total - len(sample)
+    if padding >= 8:
+        yield padding.to_bytes(4, "big") + b"free"
+        padding -= 8
+    zeros = bytes(min(chunk_bytes, padding))
+    while padding > 0:
+        yield zeros[:padding]
+        padding -= len(zeros)
 
 
 def _envelope(data: Any) -> dict[str, Any]:
@@ -388,12 +409,29 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             task = sandbox.find(name.removesuffix(".mp4"))
             if task is None or task.status() != SUCCEEDED:
                 return self._send(404, _error(1203, "no such video"))
+            fault = sandbox.take_fault(self.command, target="video")
+            if fault and fault.status and not fault.drop:
+                return self._send(fault.status, _error(fault.code or 5000, fault.message))
+            total = max(sandbox.video_bytes, len(sandbox._video) + 8)
             self.send_response(200)
             self.send_header("Content-Type", "video/mp4")
-            self.send_header("Content-Length", str(len(sandbox._video)))
+            self.send_header("Content-Length", str(total))
             self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(sandbox._video)
+            if self.command == "HEAD":
+                return None
+            limit = total // 2 if fault and fault.drop else total
+            try:
+                for chunk in _video_chunks(sandbox._video, total):
+                    chunk = chunk[:limit]
+                    self.wfile.write(chunk)
+                    limit -= len(chunk)
+                    if limit <= 0:
+                        break
+            except OSError:
+                pass
+            if fault and fault.drop:
+                self.close_connection = True
+                self.connection.shutdown(2)
             return None
 
         def _control(self, method: str, name: str) -> None:

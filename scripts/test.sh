@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run the project's checks: install into a virtual environment (made if missing), lint, then pytest.
+#   bash scripts/test.sh [pytest args...]
+# AIRFLOW_VERSION=3.3.0 pins Airflow (CI also runs the minimum we declare); KLING_VENV picks the venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${KLING_VENV:-.venv}
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+pins=()
+[ -n "${AIRFLOW_VERSION:-}" ] && pins=("apache-airflow==$AIRFLOW_VERSION")
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]" "${pins[@]}"
+"$venv/bin/python" -c 'import airflow; print("Airflow", airflow.__version__)'
+"$venv/bin/ruff" check .
+"$venv/bin/ruff" format --check .
+exec "$venv/bin/python" -m pytest "$@"

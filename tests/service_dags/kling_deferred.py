@@ -1,0 +1,18 @@
+"""The DAG that the real-Airflow tests trigger through the scheduler (conn kling_default -> sandbox)."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_kling.operators.kling import KlingText2VideoOperator
+
+with DAG("kling_deferred", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
+    KlingText2VideoOperator(
+        task_id="generate",
+        prompt="A hot-air balloon over {{ params.place }}",
+        params={"place": "Cappadocia"},
+        deferrable=True,
+        poll_interval=0.5,
+        retries=0,
+    )

@@ -1,0 +1,83 @@
+"""Every example DAG loads in Airflow's DagBag and runs to success against the sandbox."""
+
+from __future__ import annotations
+
+import json
+
+import pendulum
+import pytest
+from conftest import AIRFLOW_HOME, REPO
+from test_operator import run, xcom
+
+
+@pytest.fixture(scope="module")
+def examples(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(str(REPO / "example_dags"))
+
+
+def test_every_example_dag_loads_without_import_errors(examples):
+    assert examples.import_errors == {}
+    assert set(examples.dag_ids) == {
+        "kling_quickstart",
+        "kling_content_calendar",
+        "kling_video_published",
+        "kling_submit_now_wait_later",
+    }
+
+
+def test_quickstart_stores_a_playable_video(examples, sandbox, capfd):
+    dag_run, _tis = run(examples, "kling_quickstart")
+    assert dag_run.state == "success"
+    result = xcom(dag_run, "generate")
+    video = result["task_result"]["videos"][0]
+    stored = AIRFLOW_HOME / "videos" / f"{result['task_id']}_0.mp4"
+    assert video["stored_path"] == f"file://{stored}"
+    assert stored.read_bytes()[4:8] == b"ftyp" and video["stored_bytes"] == stored.stat().st_size
+    assert xcom(dag_run, "print_video") == video["stored_path"]
+    assert sandbox.submissions[0]["model_name"] == "kling-v3" and sandbox.submissions[0]["sound"] == "off"
+    assert "Video URL: http://127.0.0.1" in "".join(capfd.readouterr())
+
+
+def test_content_calendar_fans_out_collects_a_manifest_and_announces_the_asset(examples, sandbox):
+    day = pendulum.datetime(2026, 11, 23, tz="UTC")  # a Monday
+    dag_run, tis = run(examples, "kling_content_calendar", logical_date=day, run_after=day)
+    assert dag_run.state == "success"
+    assert sorted(key for key in tis if key[0] == "generate") == [("generate", 0), ("generate", 1)]
+    assert sandbox.submissions[0]["prompt"] == "A city waking up on 2026-11-23, time-lapse of lights switching on"
+    manifest = json.loads((AIRFLOW_HOME / "videos" / "2026-11-23" / "manifest.json").read_text())
+    assert len(manifest["videos"]) == 2
+    for entry in manifest["videos"]:
+        assert (AIRFLOW_HOME / entry["stored_path"].removeprefix(f"file://{AIRFLOW_HOME}/")).exists()
+
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        events = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == "kling-videos", AssetEvent.source_run_id == dag_run.run_id)
+        ).all()
+        extras = [event.extra for event in events]
+    assert len(extras) == 2
+    assert sorted(path for extra in extras for path in extra["stored_paths"]) == sorted(
+        entry["stored_path"] for entry in manifest["videos"]
+    )
+    assert all(extra["video_urls"] and extra["kling_task_id"] for extra in extras)
+
+
+def test_submit_now_wait_later(examples, sandbox):
+    dag_run, _ = run(examples, "kling_submit_now_wait_later")
+    assert dag_run.state == "success"
+    assert xcom(dag_run, "publish") == xcom(dag_run, "wait_for_video")["task_result"]["videos"][0]["url"]
+    assert sandbox.submissions[0]["mode"] == "pro"
+
+
+def test_submit_now_wait_later_alerts_when_kling_fails(examples, sandbox, caplog):
+    dag_run, tis = run(examples, "kling_submit_now_wait_later", run_conf={"prompt": "sandbox:fail a koi pond"})
+    assert dag_run.state == "failed"
+    assert tis["wait_for_video", -1].state == "failed" and tis["wait_for_video", -1].try_number == 1
+    assert "ALERT: kling_submit_now_wait_later.wait_for_video failed: Kling task" in caplog.text
