@@ -160,12 +160,13 @@ class KlingSandbox:
         self.tasks: dict[str, SandboxTask] = {}
         self.requests: list[tuple[str, str]] = []
         self.submissions: list[Any] = []
+        self.video_requests: list[dict[str, str]] = []
         self.faults_served: Counter[str] = Counter()
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(870_000_000_000_000_001)
         self._video = files(__package__).joinpath("sample.mp4").read_bytes()
-        self.video_bytes = video_bytes or len(self._video)
+        self.video_bytes = video_bytes or 0
         self._server = ThreadingHTTPServer((host, port), _make_handler(self))
         self._server.daemon_threads = True
         self._stopping = threading.Event()
@@ -180,6 +181,12 @@ class KlingSandbox:
         """The base URL to put in the connection's host."""
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def video_size(self) -> int:
+        """The size each result video is served at: the sample's, or ``video_bytes`` if larger."""
+        sample = len(self._video)
+        return sample if self.video_bytes <= sample else max(self.video_bytes, sample + 8)
 
     def start(self) -> KlingSandbox:
         """Start serving in background threads."""
@@ -212,6 +219,7 @@ class KlingSandbox:
             self.tasks.clear()
             self.requests.clear()
             self.submissions.clear()
+            self.video_requests.clear()
             self.faults_served.clear()
             self._faults.clear()
 
@@ -406,13 +414,15 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             return 404, _error(1202, f"no such method or path: {method} {path}")
 
         def _video(self, name: str) -> None:
+            with sandbox._lock:
+                sandbox.video_requests.append(dict(self.headers))
             task = sandbox.find(name.removesuffix(".mp4"))
             if task is None or task.status() != SUCCEEDED:
                 return self._send(404, _error(1203, "no such video"))
             fault = sandbox.take_fault(self.command, target="video")
             if fault and fault.status and not fault.drop:
                 return self._send(fault.status, _error(fault.code or 5000, fault.message))
-            total = max(sandbox.video_bytes, len(sandbox._video) + 8)
+            total = sandbox.video_size
             self.send_response(200)
             self.send_header("Content-Type", "video/mp4")
             self.send_header("Content-Length", str(total))
