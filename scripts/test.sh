@@ -4,11 +4,7 @@
 # AIRFLOW_VERSION=3.3.0 pins Airflow (CI also runs the minimum we declare); KLING_VENV picks the venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${KLING_VENV:-.venv}
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-pins=()
-[ -n "${AIRFLOW_VERSION:-}" ] && pins=("apache-airflow==$AIRFLOW_VERSION")
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]" "${pins[@]}"
+source scripts/venv.sh "[test]"
 "$venv/bin/python" -c 'import airflow; print("Airflow", airflow.__version__)'
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .

@@ -164,7 +164,7 @@ class KlingSandbox:
         self.faults_served: Counter[str] = Counter()
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._ids = itertools.count(870_000_000_000_000_001)
+        self._ids = itertools.count(time.time_ns() // 1000)
         self._video = files(__package__).joinpath("sample.mp4").read_bytes()
         self.video_bytes = video_bytes or 0
         self._server = ThreadingHTTPServer((host, port), _make_handler(self))
