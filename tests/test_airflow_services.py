@@ -22,13 +22,13 @@ def services(session_sandbox):
     airflow.stop()
 
 
-def wait_until_done(services, run_id, seen):
+def wait_until_done(services, run_id, seen, dag_id=DAG_ID):
     def done():
-        state = services.task_states(DAG_ID, run_id).get(("generate", -1))
+        state = services.task_states(dag_id, run_id).get(("generate", -1))
         seen.append(state)
         return state if state in ("success", "failed", "upstream_failed") else None
 
-    return services.wait_for(f"{DAG_ID} {run_id} to finish", done)
+    return services.wait_for(f"{dag_id} {run_id} to finish", done)
 
 
 def test_the_task_defers_then_succeeds(services, sandbox):
@@ -58,4 +58,26 @@ def test_a_killed_triggerer_is_replaced_and_the_task_still_succeeds(services, sa
     assert wait_until_done(services, run_id, seen) == "success"
     assert len(sandbox.tasks) == 1
     assert len(sandbox.submissions) == 1
+    assert SECRET_KEY not in services.all_logs()
+
+
+def test_a_worker_killed_mid_wait_is_retried_without_paying_twice(services, sandbox):
+    dag_id = "kling_blocking_retried"
+    sandbox.render_seconds = 15
+    run_id = services.trigger_dag(dag_id)
+    services.wait_for(
+        "the worker to submit",
+        lambda: sandbox.tasks and services.task_states(dag_id, run_id).get(("generate", -1)) == "running",
+    )
+    time.sleep(1)
+    # The scheduler's process group holds the LocalExecutor's workers and the task: SIGKILL them all.
+    services.kill("scheduler")
+    services.start("scheduler")
+    seen: list = []
+    assert wait_until_done(services, run_id, seen, dag_id) == "success"
+    tries = services.query("SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ?", dag_id, run_id)[0][0]
+    assert tries >= 2
+    assert len(sandbox.tasks) == 1
+    assert len(sandbox.submissions) == 1
+    assert "from an earlier try: not submitting again" in services.all_logs()
     assert SECRET_KEY not in services.all_logs()

@@ -1,0 +1,20 @@
+"""A blocking (non-deferrable) generation with retries, for the worker-crash test."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_kling.operators.kling import KlingText2VideoOperator
+
+with DAG("kling_blocking_retried", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
+    KlingText2VideoOperator(
+        task_id="generate",
+        prompt="A fox crossing a frozen river",
+        deferrable=False,
+        poll_interval=0.5,
+        retries=2,
+        retry_delay=timedelta(seconds=1),
+    )
