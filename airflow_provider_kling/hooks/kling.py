@@ -24,6 +24,7 @@ from airflow_provider_kling.contract import (
 from airflow_provider_kling.exceptions import (
     KlingAuthError,
     KlingError,
+    KlingInvalidRequestError,
     KlingTaskNotFoundError,
     KlingTransientError,
     KlingValidationError,
@@ -290,7 +291,10 @@ class KlingHook(_KlingHookBase):
         body = self.validate_text2video(prompt, **fields)
         external_task_id = body.get("external_task_id")
 
+        unsure = False  # whether an earlier attempt may have created the task
+
         def submit() -> dict[str, Any]:
+            nonlocal unsure
             try:
                 return self._request_once("POST", TEXT2VIDEO_PATH, json=body)
             except KlingTransientError as error:
@@ -301,11 +305,17 @@ class KlingHook(_KlingHookBase):
                         f"The submission's outcome is unknown ({error}); it was not sent again, since it "
                         "may have created a task. Set external_task_id to make submissions safe to retry."
                     ) from None
+                unsure = True
                 found = self.find_task(external_task_id)
                 if found is None:
                     raise
-                self.log.info("Submission answer was lost; found task %s by external_task_id", found.get("task_id"))
-                return found
+            except KlingInvalidRequestError:
+                # An earlier attempt that looked lost may have landed since: its id is then taken.
+                found = self.find_task(external_task_id) if unsure else None
+                if found is None:
+                    raise
+            self.log.info("Submission answer was lost; found task %s by external_task_id", found.get("task_id"))
+            return found
 
         return Retrying(**self._retry_policy(self.settings))(submit)
 

@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--render-seconds", type=float, default=5.0, help="how long each task renders (default: 5)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API answer (default: 0)")
     parser.add_argument("--video-bytes", type=int, default=None, help="size of each result video (default: ~12 KB)")
+    parser.add_argument("--chaos-rate", type=float, default=0.0, help="share of API requests given a random fault")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random faults (default: 0)")
     args = parser.parse_args(argv)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -31,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         latency=args.latency,
         video_bytes=args.video_bytes,
+        chaos_rate=args.chaos_rate,
+        seed=args.seed,
     ) as sandbox:
         print(f"Kling sandbox listening on {sandbox.url} (key: {args.api_key})", flush=True)
         done.wait()

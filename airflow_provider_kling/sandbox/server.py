@@ -6,7 +6,8 @@ list, Bearer-key auth, Kling's error envelope, ``external_task_id`` uniqueness, 
 URLs that serve a small, real MP4. Requests are validated by the same code as the hook's.
 
 A prompt containing ``sandbox:fail`` renders to a ``failed`` task. Faults (error answers, delays,
-lost answers) can be queued with :meth:`KlingSandbox.inject` or ``POST /_sandbox/faults``.
+lost answers) can be queued with :meth:`KlingSandbox.inject` or ``POST /_sandbox/faults``, or
+drawn at random for a share of requests (``chaos_rate``, ``POST /_sandbox/chaos``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import itertools
 import json
 import logging
 import queue
+import random
 import threading
 import time
 import urllib.request
@@ -54,7 +56,8 @@ class Fault:
     :param retry_after: value of a ``Retry-After`` header to send, if any.
     :param body: a raw body to send instead of JSON (HTML from a proxy, malformed JSON...).
     :param delay: seconds to wait before answering (or before handling, for ``drop``).
-    :param drop: handle the request for real, then close the connection without an answer.
+    :param drop: handle the request for real, then close the connection without an answer (a lost answer).
+    :param reset: close the connection without handling the request or answering.
     :param method: only match this HTTP method (``POST`` or ``GET``); None matches both.
     :param count: how many requests this fault is served to.
     :param target: ``api`` for the Kling API, ``video`` for result video downloads (where
@@ -68,6 +71,7 @@ class Fault:
     body: str | None = None
     delay: float = 0.0
     drop: bool = False
+    reset: bool = False
     method: str | None = None
     count: int = 1
     target: str = "api"
@@ -75,11 +79,27 @@ class Fault:
     @property
     def kind(self) -> str:
         """A short name for counting: ``drop``, ``delay`` or the status and code."""
-        if self.drop:
-            return "drop"
+        if self.drop or self.reset:
+            return "drop" if self.drop else "reset"
         if self.delay and not self.status:
             return "delay"
         return f"{self.status}/{self.code}" if self.body is None else f"{self.status}/raw"
+
+
+#: The faults that chaos mode draws from: every kind of trouble a client must survive.
+CHAOS_FAULTS = (
+    Fault(status=429, code=1302, message="requests too fast", retry_after="0"),
+    Fault(status=429, code=1303, message="concurrency over the account limit"),
+    Fault(status=500, code=5000, message="server error"),
+    Fault(status=502, body="<html><body><h1>502 Bad Gateway</h1></body></html>"),
+    Fault(status=503, code=5001, message="temporarily unavailable"),
+    Fault(status=504, code=5002, message="server timeout"),
+    Fault(status=524, code=None, message="origin timed out"),
+    Fault(status=200, body='{"code": 0, "data": '),
+    Fault(drop=True),
+    Fault(reset=True),
+    Fault(status=0, delay=0.5),
+)
 
 
 @dataclass
@@ -138,6 +158,9 @@ class KlingSandbox:
     :param latency: seconds added to every API answer.
     :param video_bytes: size of each result video; the sample MP4 is padded with a ``free`` box
         (still a valid MP4) and streamed, so any size costs no memory.
+    :param chaos_rate: share of API requests (0 to 1) that get a fault drawn from :data:`CHAOS_FAULTS`
+        when none is queued.
+    :param seed: seed of the chaos draws, so a run can be repeated.
     :param lookup_by_external_id: answer queries by ``external_task_id`` (Kling's reference does;
         CometAPI's page does not say), as clients must cope with a service that does not.
     """
@@ -151,10 +174,14 @@ class KlingSandbox:
         port: int = 0,
         latency: float = 0.0,
         video_bytes: int | None = None,
+        chaos_rate: float = 0.0,
+        seed: int = 0,
         lookup_by_external_id: bool = True,
     ) -> None:
         self.api_key = api_key
         self.lookup_by_external_id = lookup_by_external_id
+        self.chaos_rate = chaos_rate
+        self._chaos = random.Random(seed)
         self.render_seconds = render_seconds
         self.latency = latency
         self.tasks: dict[str, SandboxTask] = {}
@@ -243,6 +270,10 @@ class KlingSandbox:
                         self._faults.remove(fault)
                     self.faults_served[fault.kind] += 1
                     return fault
+            if target == "api" and self.chaos_rate and self._chaos.random() < self.chaos_rate:
+                fault = self._chaos.choice(CHAOS_FAULTS)
+                self.faults_served[fault.kind] += 1
+                return fault
         return None
 
     def create_task(self, body: dict[str, Any]) -> SandboxTask:
@@ -360,8 +391,9 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             delay = sandbox.latency + (fault.delay if fault else 0.0)
             if delay:
                 time.sleep(delay)
-            if fault and fault.drop:
-                self._api(method, parts.path, parts.query)
+            if fault and (fault.drop or fault.reset):
+                if fault.drop:
+                    self._api(method, parts.path, parts.query)
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return None
@@ -449,6 +481,12 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, sandbox.stats())
             if method == "POST" and name == "faults":
                 sandbox.inject(*(Fault(**fault) for fault in self._body()))
+                return self._send(200, sandbox.stats())
+            if method == "POST" and name == "chaos":
+                settings = self._body()
+                with sandbox._lock:
+                    sandbox.chaos_rate = float(settings.get("rate", 0))
+                    sandbox._chaos.seed(settings.get("seed", 0))
                 return self._send(200, sandbox.stats())
             if method == "POST" and name == "reset":
                 sandbox.reset()

@@ -81,3 +81,11 @@ with DAG("kling_retries_after_a_failed_generation", schedule=None, start_date=ST
         retries=1,
         retry_delay=timedelta(0),
     )
+
+with DAG("kling_chaos", schedule=None, start_date=START):
+    KlingText2VideoOperator.partial(
+        task_id="generate", deferrable=False, poll_interval=0.1, retries=2, retry_delay=timedelta(0)
+    ).expand(prompt=[f"chaos scene {number}" for number in range(90)])
+    KlingText2VideoOperator.partial(task_id="doomed", deferrable=False, poll_interval=0.1, retries=0).expand(
+        prompt=[f"sandbox:fail chaos scene {number}" for number in range(10)]
+    )
