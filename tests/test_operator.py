@@ -177,3 +177,37 @@ def test_bad_input_fails_before_any_request(dagbag, sandbox):
     with pytest.raises(KlingValidationError, match=r"duration.*allowed: 5, 10"):
         operator.execute(context={})
     assert sandbox.requests == []
+
+
+def test_bad_input_templated_at_run_time_fails_at_once_naming_the_argument(dagbag, sandbox, capfd):
+    dag_run, tis = run(dagbag, "kling_bad_input")
+    assert dag_run.state == "failed"
+    for task_id in ("templated_duration", "empty_prompt", "empty_task_id"):
+        assert tis[task_id, -1].state == "failed", task_id
+        assert tis[task_id, -1].try_number == 1, f"{task_id} used a retry"
+    text = "".join(capfd.readouterr())
+    assert "Invalid duration: got '7'; allowed: 5, 10" in text
+    assert "Invalid prompt: must not be empty; allowed: 1 to 500 characters" in text
+    assert "Invalid kling_task_id: got ''" in text
+    assert sandbox.requests == []
+
+
+def test_the_key_is_nowhere_airflow_stored_it(dagbag, sandbox, capfd):
+    from airflow.utils.session import create_session
+    from sqlalchemy import text
+
+    for dag_id in ("kling_generate_deferrable", "kling_fails", "kling_submit_then_sense", "kling_bad_input"):
+        run(dagbag, dag_id)
+    sandbox.inject(Fault(status=401, code=None, message=f"invalid token {SECRET_KEY}", count=3))
+    run(dagbag, "kling_generate_blocking")
+    with create_session() as session:
+        stored = {
+            table: session.execute(text(f"SELECT * FROM {table}")).fetchall()
+            for table in ("xcom", "rendered_task_instance_fields", "task_instance", "log", "task_state_store")
+        }
+    assert stored["xcom"] and stored["rendered_task_instance_fields"]
+    for table, rows in stored.items():
+        assert SECRET_KEY not in repr(rows), table
+    output = "".join(capfd.readouterr())
+    assert "invalid token ***" in output
+    assert SECRET_KEY not in output

@@ -89,3 +89,8 @@ with DAG("kling_chaos", schedule=None, start_date=START):
     KlingText2VideoOperator.partial(task_id="doomed", deferrable=False, poll_interval=0.1, retries=0).expand(
         prompt=[f"sandbox:fail chaos scene {number}" for number in range(10)]
     )
+
+with DAG("kling_bad_input", schedule=None, start_date=START, params={"duration": "7", "task": ""}):
+    KlingText2VideoOperator(task_id="templated_duration", prompt="a cat", duration="{{ params.duration }}", retries=2)
+    KlingText2VideoOperator(task_id="empty_prompt", prompt="{{ params.task }}", retries=2)
+    KlingTaskSensor(task_id="empty_task_id", kling_task_id="{{ params.task }}", retries=2, deferrable=True)
