@@ -203,10 +203,6 @@ class _KlingHookBase(BaseHook):
             "reraise": True,
         }
 
-    def build_request(self, settings: KlingSettings, prompt: Any, fields: dict[str, Any]) -> dict[str, Any]:
-        """Validate a text-to-video request and return its JSON body (see :mod:`.contract`)."""
-        return build_text2video_request({"prompt": prompt, **fields}, extra_models=settings.extra_models)
-
     @staticmethod
     def _found(tasks: Any, external_task_id: str) -> dict[str, Any] | None:
         """Pick the task with this external id out of a query-by-parameter answer (object or list)."""
@@ -270,7 +266,7 @@ class KlingHook(_KlingHookBase):
         :param prompt: the text prompt (1 to 500 characters).
         :param fields: the other request fields (see :meth:`create_text2video`).
         """
-        return self.build_request(self.settings, prompt, fields)
+        return build_text2video_request({"prompt": prompt, **fields}, extra_models=self.settings.extra_models)
 
     def create_text2video(self, prompt: str, **fields: Any) -> dict[str, Any]:
         """
