@@ -204,6 +204,29 @@ def build_text2video_request(fields: Mapping[str, Any], *, extra_models: Iterabl
     return body
 
 
+def check_seconds(name: str, value: Any) -> float:
+    """Check an operator argument that is a duration in seconds (a number above 0); return it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise KlingValidationError(name, f"got {_shown(value)}; allowed: a number of seconds above 0")
+    return value
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Check an operator argument that is a switch (``True`` or ``False``, not a string); return it."""
+    if not isinstance(value, bool):
+        raise KlingValidationError(name, f"got {_shown(value)}; allowed: True or False")
+    return value
+
+
+def check_conn_id(value: Any) -> str:
+    """Check a ``kling_conn_id`` argument (a non-empty connection id); return it."""
+    if not isinstance(value, str) or not value.strip():
+        raise KlingValidationError(
+            "kling_conn_id", f"got {_shown(value)}; allowed: the id of a connection of type kling"
+        )
+    return value
+
+
 def task_video_urls(task: Mapping[str, Any]) -> list[str]:
     """Return the result video URLs of a task object (empty until it succeeds)."""
     result = task.get("task_result") or {}

@@ -6,8 +6,7 @@ import pendulum
 import pytest
 from conftest import REPO, SECRET_KEY
 
-from airflow_provider_kling.exceptions import KlingValidationError
-from airflow_provider_kling.operators.kling import KlingText2VideoOperator, derived_external_task_id
+from airflow_provider_kling.operators.kling import derived_external_task_id
 from airflow_provider_kling.sandbox import Fault
 
 
@@ -168,26 +167,17 @@ def test_a_retry_after_a_failed_generation_submits_a_new_one(dagbag, sandbox, lo
     assert [task.status() for task in sandbox.tasks.values()] == ["failed", "succeed"]
 
 
-def test_bad_input_fails_before_any_request(dagbag, sandbox):
-    with pytest.raises(KlingValidationError, match="poll_interval"):
-        KlingText2VideoOperator(task_id="t", prompt="p", poll_interval=0)
-    with pytest.raises(KlingValidationError, match="timeout"):
-        KlingText2VideoOperator(task_id="t", prompt="p", timeout=-1)
-    operator = KlingText2VideoOperator(task_id="t", prompt="p", duration=7)
-    with pytest.raises(KlingValidationError, match=r"duration.*allowed: 5, 10"):
-        operator.execute(context={})
-    assert sandbox.requests == []
-
-
 def test_bad_input_templated_at_run_time_fails_at_once_naming_the_argument(dagbag, sandbox, capfd):
     dag_run, tis = run(dagbag, "kling_bad_input")
     assert dag_run.state == "failed"
-    for task_id in ("templated_duration", "empty_prompt", "empty_task_id"):
+    for task_id in ("templated_duration", "empty_prompt", "templated_mode", "relative_output_path", "empty_task_id"):
         assert tis[task_id, -1].state == "failed", task_id
         assert tis[task_id, -1].try_number == 1, f"{task_id} used a retry"
     text = "".join(capfd.readouterr())
     assert "Invalid duration: got '7'; allowed: 5, 10" in text
     assert "Invalid prompt: must not be empty; allowed: 1 to 500 characters" in text
+    assert "Invalid mode: got 'turbo'; allowed: std, pro" in text
+    assert "Invalid output_path: got 'videos/today', a relative path; allowed: an absolute path" in text
     assert "Invalid kling_task_id: got ''" in text
     assert sandbox.requests == []
 

@@ -76,8 +76,8 @@ class _KlingHookBase(BaseHook):
     """
     What the sync and async hooks share: the connection, request building and the retry policy.
 
-    :param kling_conn_id: the Airflow connection of type ``kling`` (password: the CometAPI key,
-        host: the base URL, default ``https://api.cometapi.com``).
+    :param kling_conn_id: the Airflow connection of type ``kling`` (password: the CometAPI key, or
+        else the ``api_key`` extra; host: the base URL, default ``https://api.cometapi.com``).
     :param timeout: seconds for each HTTP request; default: the connection's ``timeout`` extra, or 60.
     :param retry_limit: how many times a transient failure (timeout, connection error, HTTP 429
         with code 1302/1303, 5xx) is retried inside the hook before the error is raised;
@@ -113,13 +113,12 @@ class _KlingHookBase(BaseHook):
         return CONNECTION_UI_FIELD_BEHAVIOUR
 
     def _settings_from(self, conn: Any) -> KlingSettings:
+        """Read a connection; the caller registers the key with the secrets masker."""
         conn_id = self.kling_conn_id
-        api_key = conn.password
-        if not api_key:
+        extra = conn.extra_dejson
+        api_key = conn.password or extra.get("api_key")
+        if not api_key or not isinstance(api_key, str):
             raise KlingAuthError(f"Connection {conn_id!r} has no API key: put the CometAPI key in its password")
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(api_key)
         base_url = (conn.host or DEFAULT_BASE_URL).rstrip("/")
         if "://" not in base_url:
             base_url = f"https://{base_url}"
@@ -130,7 +129,6 @@ class _KlingHookBase(BaseHook):
             )
         if conn.port and parts.port is None:
             base_url = f"{base_url}:{conn.port}"
-        extra = conn.extra_dejson
         models = extra.get("extra_models") or ()
         if isinstance(models, str):
             models = [name.strip() for name in models.split(",")]
@@ -227,8 +225,12 @@ class KlingHook(_KlingHookBase):
 
     @cached_property
     def settings(self) -> KlingSettings:
-        """The connection's settings, looked up once."""
-        return self._settings_from(self.get_connection(self.kling_conn_id))
+        """The connection's settings, looked up once; the key is masked in every log from then on."""
+        from airflow.sdk.log import mask_secret
+
+        settings = self._settings_from(self.get_connection(self.kling_conn_id))
+        mask_secret(settings.api_key)
+        return settings
 
     def get_conn(self) -> requests.Session:
         """Return the hook's HTTP session (TLS verification on, key in its headers)."""
@@ -443,7 +445,11 @@ class KlingAsyncHook(_KlingHookBase):
     async def get_settings(self) -> KlingSettings:
         """The connection's settings, looked up once, asynchronously."""
         if self._settings is None:
-            self._settings = self._settings_from(await self.aget_connection(self.kling_conn_id))
+            from airflow.sdk.log import amask_secret
+
+            settings = self._settings_from(await self.aget_connection(self.kling_conn_id))
+            await amask_secret(settings.api_key)
+            self._settings = settings
         return self._settings
 
     async def get_async_conn(self) -> httpx.AsyncClient:

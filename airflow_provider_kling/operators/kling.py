@@ -16,7 +16,7 @@ from airflow.sdk.configuration import conf
 from airflow_provider_kling.links.kling import KlingVideoLink
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, ObjectStoragePath
 
     from airflow_provider_kling.hooks.kling import KlingHook
 
@@ -123,6 +123,8 @@ class KlingText2VideoOperator(BaseOperator):
         output_path: Any = None,
         **kwargs: Any,
     ) -> None:
+        from airflow_provider_kling.contract import check_conn_id, check_flag, check_seconds
+
         super().__init__(**kwargs)
         self.prompt = prompt
         self.negative_prompt = negative_prompt
@@ -135,22 +137,13 @@ class KlingText2VideoOperator(BaseOperator):
         self.camera_control = camera_control
         self.callback_url = callback_url
         self.external_task_id = external_task_id
-        self.kling_conn_id = kling_conn_id
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        self.kling_conn_id = check_conn_id(kling_conn_id)
+        self.wait_for_completion = check_flag("wait_for_completion", wait_for_completion)
+        self.deferrable = check_flag("deferrable", deferrable)
+        self.poll_interval = check_seconds("poll_interval", poll_interval)
+        self.timeout = check_seconds("timeout", timeout.total_seconds() if isinstance(timeout, timedelta) else timeout)
         self.output_path = output_path
         self.kling_video_url: str | None = None
-        self._check_positive("poll_interval", poll_interval)
-        self._check_positive("timeout", self.timeout)
-
-    @staticmethod
-    def _check_positive(name: str, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            from airflow_provider_kling.exceptions import KlingValidationError
-
-            raise KlingValidationError(name, f"got {value!r}; allowed: a number of seconds above 0")
 
     @cached_property
     def hook(self) -> KlingHook:
@@ -162,11 +155,12 @@ class KlingText2VideoOperator(BaseOperator):
     def _request_fields(self) -> dict[str, Any]:
         from airflow_provider_kling.contract import REQUEST_FIELDS
 
-        return {name: getattr(self, name) for name in REQUEST_FIELDS if name != "external_task_id"}
+        return {name: getattr(self, name) for name in REQUEST_FIELDS}
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, find or submit this task instance's generation, then wait for it."""
         body = self.hook.validate_text2video(**self._request_fields())
+        self._output_folder()
         task = self._find_or_submit(context, body)
         deadline = time.time() + self.timeout
         if not self.wait_for_completion or self._has_ended(task):
@@ -202,7 +196,9 @@ class KlingText2VideoOperator(BaseOperator):
 
         ti = context["ti"]
         store = context.get("task_state_store")
-        base = self.external_task_id or derived_external_task_id(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
+        base = body.pop("external_task_id", None) or derived_external_task_id(
+            ti.dag_id, ti.task_id, ti.run_id, ti.map_index
+        )
         saved = (store.get(SUBMISSION_STATE_KEY) if store is not None else None) or {}
         generation = int(saved.get("generation", 1))
         known_task_id = saved.get("task_id")
@@ -287,12 +283,33 @@ class KlingText2VideoOperator(BaseOperator):
         self._record_asset_events(context, task)
         return task
 
-    def _store_videos(self, task: dict[str, Any]) -> None:
+    def _output_folder(self) -> ObjectStoragePath | None:
+        """``output_path`` as a folder whose filesystem is installed, checked before anything is paid for."""
+        if self.output_path is None:
+            return None
         from airflow.sdk import ObjectStoragePath
 
-        folder = (
-            self.output_path if isinstance(self.output_path, ObjectStoragePath) else ObjectStoragePath(self.output_path)
+        from airflow_provider_kling.exceptions import KlingValidationError
+
+        allowed = (
+            "allowed: an absolute path, a URL such as file:///data/videos, or an ObjectStoragePath, "
+            "whose scheme has a filesystem installed (s3://, gs://... come with their provider)"
         )
+        try:
+            folder = (
+                self.output_path
+                if isinstance(self.output_path, ObjectStoragePath)
+                else ObjectStoragePath(self.output_path)
+            )
+            folder.fs  # noqa: B018 - resolving the filesystem is the check
+        except (TypeError, ValueError, AttributeError, ImportError) as error:
+            raise KlingValidationError("output_path", f"got {self.output_path!r} ({error}); {allowed}") from None
+        if not folder.protocol and not folder.is_absolute():
+            raise KlingValidationError("output_path", f"got {self.output_path!r}, a relative path; {allowed}")
+        return folder
+
+    def _store_videos(self, task: dict[str, Any]) -> None:
+        folder = self._output_folder()
         for index, video in enumerate(task["task_result"]["videos"]):
             destination = folder / f"{task['task_id']}_{index}.mp4"
             video["stored_bytes"] = self.hook.download_video(video["url"], destination)

@@ -49,10 +49,12 @@ class KlingTaskSensor(BaseSensorOperator):
         poke_interval: float = 10,
         **kwargs: Any,
     ) -> None:
+        from airflow_provider_kling.contract import check_conn_id, check_flag
+
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.kling_task_id = kling_task_id
-        self.kling_conn_id = kling_conn_id
-        self.deferrable = deferrable
+        self.kling_conn_id = check_conn_id(kling_conn_id)
+        self.deferrable = check_flag("deferrable", deferrable)
         self.kling_video_url: str | None = None
 
     @cached_property

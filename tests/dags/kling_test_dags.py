@@ -90,7 +90,16 @@ with DAG("kling_chaos", schedule=None, start_date=START):
         prompt=[f"sandbox:fail chaos scene {number}" for number in range(10)]
     )
 
-with DAG("kling_bad_input", schedule=None, start_date=START, params={"duration": "7", "task": ""}):
+with DAG(
+    "kling_bad_input",
+    schedule=None,
+    start_date=START,
+    params={"duration": "7", "task": "", "mode": "turbo", "folder": "videos/today"},
+):
     KlingText2VideoOperator(task_id="templated_duration", prompt="a cat", duration="{{ params.duration }}", retries=2)
     KlingText2VideoOperator(task_id="empty_prompt", prompt="{{ params.task }}", retries=2)
+    KlingText2VideoOperator(task_id="templated_mode", prompt="a cat", mode="{{ params.mode }}", retries=2)
+    KlingText2VideoOperator(
+        task_id="relative_output_path", prompt="a cat", output_path="{{ params.folder }}", retries=2
+    )
     KlingTaskSensor(task_id="empty_task_id", kling_task_id="{{ params.task }}", retries=2, deferrable=True)

@@ -1,0 +1,181 @@
+"""Every operator and sensor argument, given a value a user could plausibly write wrong: a clear error naming
+the argument and the allowed values, and not one request sent. Also where the key may come from and its masking."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+
+from airflow_provider_kling.exceptions import KlingPermanentError, KlingValidationError
+from airflow_provider_kling.hooks.kling import KlingAsyncHook, KlingHook
+from airflow_provider_kling.operators.kling import KlingText2VideoOperator
+from airflow_provider_kling.sensors.kling import KlingTaskSensor
+
+# (argument, value, text the error must contain); checked when the task runs, before anything is sent.
+OPERATOR_RUN_TIME = [
+    ("prompt", None, "is required: 1 to 500 characters"),
+    ("prompt", "", "allowed: 1 to 500 characters"),
+    ("prompt", " \n ", "allowed: 1 to 500 characters"),
+    ("prompt", "x" * 501, "at most 500"),
+    ("prompt", 42, "must be a string"),
+    ("prompt", ["a cat", "a dog"], "must be a string"),
+    ("negative_prompt", "x" * 201, "at most 200"),
+    ("negative_prompt", 0, "must be a string"),
+    ("model_name", "kling-v9", "allowed: kling-v1, kling-v1-6"),
+    ("model_name", "KLING-V1", "allowed: kling-v1, kling-v1-6"),
+    ("model_name", "", "allowed: kling-v1"),
+    ("cfg_scale", 1.5, "allowed: a number from 0 to 1"),
+    ("cfg_scale", -0.1, "allowed: a number from 0 to 1"),
+    ("cfg_scale", "0.5", "allowed: a number from 0 to 1"),
+    ("cfg_scale", True, "allowed: a number from 0 to 1"),
+    ("mode", "fast", "allowed: std, pro"),
+    ("mode", "PRO", "allowed: std, pro"),
+    ("aspect_ratio", "4:3", "allowed: 16:9, 9:16, 1:1"),
+    ("aspect_ratio", 16 / 9, "allowed: 16:9, 9:16, 1:1"),
+    ("duration", 7, "allowed: 5, 10"),
+    ("duration", "5s", "allowed: 5, 10"),
+    ("duration", 5.0, "allowed: 5, 10"),
+    ("duration", "{{ params.duration }}", "allowed: 5, 10"),
+    ("sound", True, "allowed: on, off"),
+    ("sound", "loud", "allowed: on, off"),
+    ("camera_control", "zoom", "must be a dict"),
+    ("camera_control", {"type": "spin"}, "allowed: simple, down_back"),
+    ("camera_control", {"type": "simple", "config": {"zoom": 11}}, "from -10 to 10"),
+    ("camera_control", {"type": "simple", "config": {"zoom": 1, "pan": 1}}, "exactly one"),
+    ("callback_url", "http://example.com/hook", "https://"),
+    ("callback_url", "", "must not be empty"),
+    ("external_task_id", "", "must not be empty"),
+    ("external_task_id", 123, "must be a string"),
+    ("external_task_id", "x" * 129, "at most 128"),
+    ("output_path", 42, "allowed: an absolute path, a URL such as file:///data/videos, or an ObjectStoragePath"),
+    ("output_path", "nosuch://bucket/videos", "whose scheme has a filesystem installed"),
+    ("output_path", "videos", "a relative path; allowed: an absolute path"),
+    ("output_path", "", "a relative path; allowed: an absolute path"),
+]
+
+# Checked when the DAG is parsed: these arguments are not templated.
+OPERATOR_PARSE_TIME = [
+    ("kling_conn_id", "", "allowed: the id of a connection of type kling"),
+    ("kling_conn_id", None, "allowed: the id of a connection of type kling"),
+    ("wait_for_completion", "yes", "allowed: True or False"),
+    ("wait_for_completion", None, "allowed: True or False"),
+    ("deferrable", "true", "allowed: True or False"),
+    ("deferrable", 1, "allowed: True or False"),
+    ("poll_interval", 0, "allowed: a number of seconds above 0"),
+    ("poll_interval", -5, "allowed: a number of seconds above 0"),
+    ("poll_interval", "10", "allowed: a number of seconds above 0"),
+    ("poll_interval", True, "allowed: a number of seconds above 0"),
+    ("poll_interval", float("nan"), "allowed: a number of seconds above 0"),
+    ("timeout", 0, "allowed: a number of seconds above 0"),
+    ("timeout", "1h", "allowed: a number of seconds above 0"),
+    ("timeout", timedelta(0), "allowed: a number of seconds above 0"),
+    ("timeout", None, "allowed: a number of seconds above 0"),
+]
+
+SENSOR_RUN_TIME = [
+    ("kling_task_id", "", "allowed: a Kling task id or external_task_id"),
+    ("kling_task_id", "   ", "allowed: a Kling task id or external_task_id"),
+    ("kling_task_id", 123, "allowed: a Kling task id or external_task_id"),
+    ("kling_task_id", None, "allowed: a Kling task id or external_task_id"),
+]
+
+# The sensor's own arguments, then those Airflow's BaseSensorOperator checks with its own words.
+SENSOR_PARSE_TIME = [
+    ("kling_conn_id", "", KlingValidationError, "allowed: the id of a connection of type kling"),
+    ("deferrable", "false", KlingValidationError, "allowed: True or False"),
+    ("poke_interval", -1, ValueError, "poke_interval` must be timedelta object or a non-negative number"),
+    ("poke_interval", "10", ValueError, "poke_interval` must be timedelta object or a non-negative number"),
+    ("timeout", -1, ValueError, "timeout` must be timedelta object or a non-negative number"),
+    ("mode", "fast", ValueError, "The mode must be one of ['poke', 'reschedule']"),
+]
+
+
+def _assert_names(error: KlingValidationError, argument: str, text: str) -> None:
+    assert error.field.partition(".")[0] == argument  # camera_control.config.zoom names the argument first
+    assert str(error).startswith(f"Invalid {argument}")
+    assert text in str(error)
+    assert isinstance(error, KlingPermanentError), "a retry cannot mend bad input: it must not use retries"
+
+
+@pytest.mark.parametrize(("argument", "value", "text"), OPERATOR_RUN_TIME)
+def test_operator_bad_value_fails_the_run_before_any_request(sandbox, argument, value, text):
+    fields = {"prompt": "a cat", argument: value}
+    operator = KlingText2VideoOperator(task_id="generate", **fields)
+    if argument == "duration" and "{{" in str(value):
+        operator.duration = "7"  # what the template renders to at run time
+    with pytest.raises(KlingValidationError) as raised:
+        operator.execute(context={})
+    _assert_names(raised.value, argument, text)
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize(("argument", "value", "text"), OPERATOR_PARSE_TIME)
+def test_operator_bad_value_fails_when_the_dag_is_parsed(sandbox, argument, value, text):
+    with pytest.raises(KlingValidationError) as raised:
+        KlingText2VideoOperator(task_id="generate", prompt="a cat", **{argument: value})
+    _assert_names(raised.value, argument, text)
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize(("argument", "value", "text"), SENSOR_RUN_TIME)
+def test_sensor_bad_value_fails_the_run_before_any_request(sandbox, argument, value, text):
+    sensor = KlingTaskSensor(task_id="wait", **{argument: value})
+    with pytest.raises(KlingValidationError) as raised:
+        sensor.execute(context={})
+    _assert_names(raised.value, argument, text)
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize(("argument", "value", "error_class", "text"), SENSOR_PARSE_TIME)
+def test_sensor_bad_value_fails_when_the_dag_is_parsed(sandbox, argument, value, error_class, text):
+    with pytest.raises(error_class, match=argument) as raised:
+        KlingTaskSensor(task_id="wait", kling_task_id="123", **{argument: value})
+    assert text in str(raised.value)
+    assert sandbox.requests == []
+
+
+def test_every_argument_is_in_a_table():
+    import inspect
+
+    tabled = {row[0] for row in OPERATOR_RUN_TIME + OPERATOR_PARSE_TIME}
+    operator_arguments = set(inspect.signature(KlingText2VideoOperator.__init__).parameters) - {"self", "kwargs"}
+    assert operator_arguments == tabled
+    sensor_arguments = set(inspect.signature(KlingTaskSensor.__init__).parameters) - {"self", "kwargs"}
+    assert sensor_arguments <= {row[0] for row in SENSOR_RUN_TIME + SENSOR_PARSE_TIME}
+
+
+def test_a_missing_connection_fails_the_run_naming_it(sandbox):
+    operator = KlingText2VideoOperator(task_id="generate", prompt="a cat", kling_conn_id="kling_nowhere")
+    with pytest.raises(Exception, match="kling_nowhere"):
+        operator.execute(context={})
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_key_kept_in_the_extras_works_and_is_masked(sandbox, monkeypatch, asynchronous):
+    from airflow.sdk.log import redact
+
+    key = f"sk-kling-EXTRAS-ONLY-{'async' if asynchronous else 'sync'}-0123456789"
+    assert redact(f"key {key}") == f"key {key}", "the key must be unknown to the masker before the hook reads it"
+    monkeypatch.setattr(sandbox, "api_key", key)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KLING_DEFAULT",
+        json.dumps({"conn_type": "kling", "host": sandbox.url, "extra": {"api_key": key, "retry_delay": 0.01}}),
+    )
+    if asynchronous:
+
+        async def ask() -> None:
+            hook = KlingAsyncHook()
+            try:
+                assert await hook.find_task("nothing-by-this-id") is None
+            finally:
+                await hook.close()
+
+        asyncio.run(ask())
+    else:
+        assert KlingHook().find_task("nothing-by-this-id") is None
+    assert sandbox.requests, "the key from the extras was not accepted"
+    assert redact(f"key {key}") == "key ***"
