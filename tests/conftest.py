@@ -71,5 +71,6 @@ def sandbox(session_sandbox: KlingSandbox, monkeypatch: pytest.MonkeyPatch) -> K
     session_sandbox.lookup_by_external_id = True
     session_sandbox.video_bytes = 0
     session_sandbox.chaos_rate = 0.0
+    session_sandbox.latency = 0.0
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(session_sandbox.url))
     return session_sandbox

@@ -44,6 +44,8 @@ DEFAULT_RETRY_DELAY = 2.0
 MAX_RETRY_DELAY = 60.0
 #: The longest ``Retry-After`` honoured as given; longer asks are capped to this.
 MAX_RETRY_AFTER = 300.0
+#: Open connections kept by one triggerer to one Kling endpoint, shared by all of its waits.
+ASYNC_POOL_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -425,11 +427,66 @@ class KlingHook(_KlingHookBase):
         return True, f"Connected to {self.settings.base_url}."
 
 
+class _SharedAsyncClients:
+    """
+    One ``httpx.AsyncClient`` per event loop and connection settings, counted by its users.
+
+    A triggerer runs every trigger in one event loop: thousands of waits then share one pool of at
+    most :data:`ASYNC_POOL_SIZE` kept-alive connections instead of each opening its own. The client
+    is closed when its last user lets go.
+    """
+
+    def __init__(self) -> None:
+        import weakref
+
+        # Weak keys: a loop that ends forgets its clients even if a user never let go.
+        self._by_loop: weakref.WeakKeyDictionary[Any, dict[KlingSettings, tuple[httpx.AsyncClient, int]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _clients(self) -> dict[KlingSettings, tuple[httpx.AsyncClient, int]]:
+        import asyncio
+
+        return self._by_loop.setdefault(asyncio.get_running_loop(), {})
+
+    def acquire(self, settings: KlingSettings) -> httpx.AsyncClient:
+        """Return the client for these settings in the running loop, creating it for its first user."""
+        import httpx
+
+        clients = self._clients()
+        client, users = clients.get(settings) or (None, 0)
+        if client is None:
+            client = httpx.AsyncClient(
+                headers=_KlingHookBase._headers(settings),
+                timeout=settings.timeout,
+                limits=httpx.Limits(max_connections=ASYNC_POOL_SIZE, max_keepalive_connections=ASYNC_POOL_SIZE),
+                verify=True,
+            )
+        clients[settings] = (client, users + 1)
+        return client
+
+    async def release(self, settings: KlingSettings, client: httpx.AsyncClient) -> None:
+        """Count one user less; the last one closes the client."""
+        clients = self._clients()
+        _, users = clients.get(settings) or (client, 1)
+        if users > 1:
+            clients[settings] = (client, users - 1)
+            return
+        clients.pop(settings, None)
+        await client.aclose()
+
+
+_shared_clients = _SharedAsyncClients()
+
+
 class KlingAsyncHook(_KlingHookBase):
     """
-    Asynchronous twin of :class:`KlingHook` for triggers: read-only calls over one ``httpx.AsyncClient``.
+    Asynchronous twin of :class:`KlingHook` for triggers: read-only calls over a shared ``httpx.AsyncClient``.
 
-    The connection is looked up with ``aget_connection``, never blocking the triggerer's event loop.
+    Every hook in one event loop with the same connection settings uses one client and its pool of
+    at most :data:`ASYNC_POOL_SIZE` connections, so a triggerer carrying thousands of waits keeps a
+    bounded number of sockets. The connection is looked up with ``aget_connection``, never
+    blocking the triggerer's event loop.
 
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param timeout: seconds for each HTTP request; default: the connection's ``timeout`` extra, or 60.
@@ -453,19 +510,16 @@ class KlingAsyncHook(_KlingHookBase):
         return self._settings
 
     async def get_async_conn(self) -> httpx.AsyncClient:
-        """Return the hook's HTTP client, created on first use and kept for every later call."""
+        """Return the HTTP client shared in this event loop, taken on first use and kept until :meth:`close`."""
         if self._client is None:
-            import httpx
-
-            settings = await self.get_settings()
-            self._client = httpx.AsyncClient(headers=self._headers(settings), timeout=settings.timeout, verify=True)
+            self._client = _shared_clients.acquire(await self.get_settings())
         return self._client
 
     async def close(self) -> None:
-        """Close the HTTP client and its connections."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Let go of the shared client; the last hook to let go closes its connections."""
+        if self._client is not None and self._settings is not None:
+            client, self._client = self._client, None
+            await _shared_clients.release(self._settings, client)
 
     async def _request_once(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx

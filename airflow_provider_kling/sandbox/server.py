@@ -7,7 +7,9 @@ URLs that serve a small, real MP4. Requests are validated by the same code as th
 
 A prompt containing ``sandbox:fail`` renders to a ``failed`` task. Faults (error answers, delays,
 lost answers) can be queued with :meth:`KlingSandbox.inject` or ``POST /_sandbox/faults``, or
-drawn at random for a share of requests (``chaos_rate``, ``POST /_sandbox/chaos``).
+drawn at random for a share of requests (``chaos_rate``, ``POST /_sandbox/chaos``). ``GET /_sandbox/stats``
+counts requests, faults and connections opened; ``GET /_sandbox/ended/<task id>`` answers 404 until
+the task ends, for generic HTTP sensors (the benchmarks compare one).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from airflow_provider_kling.contract import (
+    ACTIVE_STATUSES,
     FAILED,
     SUCCEEDED,
     TEXT2VIDEO_PATH,
@@ -194,8 +197,8 @@ class KlingSandbox:
         self._ids = itertools.count(time.time_ns() // 1000)
         self._video = files(__package__).joinpath("sample.mp4").read_bytes()
         self.video_bytes = video_bytes or 0
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._server.daemon_threads = True
+        self.connections_opened = 0
+        self._server = _Server((host, port), _make_handler(self))
         self._stopping = threading.Event()
         self._callbacks: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self._threads = [
@@ -249,6 +252,7 @@ class KlingSandbox:
             self.video_requests.clear()
             self.faults_served.clear()
             self._faults.clear()
+            self.connections_opened = 0
 
     def stats(self) -> dict[str, Any]:
         """Counts for tests and benchmarks: requests by method, tasks created, faults served."""
@@ -258,6 +262,7 @@ class KlingSandbox:
                 "tasks_created": len(self.tasks),
                 "faults_served": dict(self.faults_served),
                 "faults_pending": sum(fault.count for fault in self._faults),
+                "connections_opened": self.connections_opened,
             }
 
     def take_fault(self, method: str, target: str = "api") -> Fault | None:
@@ -343,9 +348,20 @@ def _error(code: int, message: str) -> dict[str, Any]:
     return {"code": code, "message": message, "request_id": str(uuid.uuid4())}
 
 
+class _Server(ThreadingHTTPServer):
+    # Thousands of clients may connect at once (benchmarks): the default backlog of 5 drops them.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            with sandbox._lock:
+                sandbox.connections_opened += 1
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("sandbox: " + format, *args)
@@ -477,6 +493,13 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             return None
 
         def _control(self, method: str, name: str) -> None:
+            if method == "GET" and name.startswith("ended/"):
+                # For generic HTTP sensors, which can only wait for a 2xx: 404 until the task ends.
+                time.sleep(sandbox.latency)
+                task = sandbox.find(name[len("ended/") :])
+                if task is None or task.status() in ACTIVE_STATUSES:
+                    return self._send(404, _error(1203, "the task has not ended"))
+                return self._send(200, {"task_status": task.status()})
             if method == "GET" and name == "stats":
                 return self._send(200, sandbox.stats())
             if method == "POST" and name == "faults":
