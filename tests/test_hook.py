@@ -404,8 +404,8 @@ def test_the_async_twin_retries_and_classifies_like_the_sync_hook(sandbox):
     assert len(sandbox.requests) == 2
 
 
-def test_async_hooks_in_one_event_loop_share_one_bounded_pool(sandbox):
-    from airflow_provider_kling.hooks.kling import ASYNC_POOL_SIZE
+def test_async_hooks_in_one_event_loop_share_a_bounded_pool(sandbox):
+    from airflow_provider_kling.hooks.kling import ASYNC_CLIENTS, ASYNC_POOL_SIZE
 
     task = KlingHook().create_text2video("a cat")
     sandbox.latency = 0.05  # keeps polls in flight together, so the pool must grow to its bound
@@ -414,16 +414,15 @@ def test_async_hooks_in_one_event_loop_share_one_bounded_pool(sandbox):
     async def poll_together(count: int):
         hooks = [KlingAsyncHook() for _ in range(count)]
         answers = await asyncio.gather(*(hook.get_task(task["task_id"]) for hook in hooks))
-        clients = {id(await hook.get_async_conn()) for hook in hooks}
-        client = await hooks[0].get_async_conn()
+        clients = {await hook.get_async_conn() for hook in hooks}
         for hook in hooks[1:]:
             await hook.close()
-        still_open = not client.is_closed
+        still_open = not any(client.is_closed for client in clients)
         await hooks[0].close()
-        return answers, clients, still_open, client.is_closed
+        return answers, clients, still_open, all(client.is_closed for client in clients)
 
     answers, clients, still_open, closed_at_last = asyncio.run(poll_together(3 * ASYNC_POOL_SIZE))
     assert {answer["task_id"] for answer in answers} == {task["task_id"]}
-    assert len(clients) == 1
-    assert 1 < sandbox.connections_opened - opened_before <= ASYNC_POOL_SIZE
+    assert len(clients) == ASYNC_CLIENTS
+    assert ASYNC_CLIENTS < sandbox.connections_opened - opened_before <= ASYNC_POOL_SIZE
     assert still_open and closed_at_last

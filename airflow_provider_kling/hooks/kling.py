@@ -44,8 +44,12 @@ DEFAULT_RETRY_DELAY = 2.0
 MAX_RETRY_DELAY = 60.0
 #: The longest ``Retry-After`` honoured as given; longer asks are capped to this.
 MAX_RETRY_AFTER = 300.0
-#: Open connections kept by one triggerer to one Kling endpoint, shared by all of its waits.
-ASYNC_POOL_SIZE = 100
+#: One triggerer's connections to one Kling endpoint, shared by all of its waits, are split among
+#: this many clients of :data:`ASYNC_CLIENT_CONNECTIONS` each: httpx's pool does work quadratic in
+#: its size on every request (encode/httpcore#1035), so ten pools of ten cost far less than one of 100.
+ASYNC_CLIENTS = 10
+ASYNC_CLIENT_CONNECTIONS = 10
+ASYNC_POOL_SIZE = ASYNC_CLIENTS * ASYNC_CLIENT_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -427,53 +431,69 @@ class KlingHook(_KlingHookBase):
         return True, f"Connected to {self.settings.base_url}."
 
 
+@dataclass
+class _ClientPool:
+    """The clients shared by the hooks of one event loop with the same settings, and how many use them."""
+
+    clients: list[httpx.AsyncClient]
+    users: int = 0
+    handed_out: int = 0
+
+
 class _SharedAsyncClients:
     """
-    One ``httpx.AsyncClient`` per event loop and connection settings, counted by its users.
+    The ``httpx.AsyncClient`` s of each event loop and connection settings, counted by their users.
 
-    A triggerer runs every trigger in one event loop: thousands of waits then share one pool of at
-    most :data:`ASYNC_POOL_SIZE` kept-alive connections instead of each opening its own. The client
-    is closed when its last user lets go.
+    A triggerer runs every trigger in one event loop: thousands of waits then share at most
+    :data:`ASYNC_POOL_SIZE` kept-alive connections instead of each opening its own. Each hook gets
+    one of :data:`ASYNC_CLIENTS` clients in turn; they share one TLS context. The clients are closed
+    when their last user lets go.
     """
 
     def __init__(self) -> None:
         import weakref
 
         # Weak keys: a loop that ends forgets its clients even if a user never let go.
-        self._by_loop: weakref.WeakKeyDictionary[Any, dict[KlingSettings, tuple[httpx.AsyncClient, int]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._by_loop: weakref.WeakKeyDictionary[Any, dict[KlingSettings, _ClientPool]] = weakref.WeakKeyDictionary()
 
-    def _clients(self) -> dict[KlingSettings, tuple[httpx.AsyncClient, int]]:
+    def _pools(self) -> dict[KlingSettings, _ClientPool]:
         import asyncio
 
         return self._by_loop.setdefault(asyncio.get_running_loop(), {})
 
     def acquire(self, settings: KlingSettings) -> httpx.AsyncClient:
-        """Return the client for these settings in the running loop, creating it for its first user."""
+        """Return a client for these settings in the running loop, creating the clients for their first user."""
         import httpx
 
-        clients = self._clients()
-        client, users = clients.get(settings) or (None, 0)
-        if client is None:
-            client = httpx.AsyncClient(
-                headers=_KlingHookBase._headers(settings),
-                timeout=settings.timeout,
-                limits=httpx.Limits(max_connections=ASYNC_POOL_SIZE, max_keepalive_connections=ASYNC_POOL_SIZE),
-                verify=True,
+        pools = self._pools()
+        pool = pools.get(settings)
+        if pool is None:
+            tls = httpx.create_ssl_context()
+            limits = httpx.Limits(
+                max_connections=ASYNC_CLIENT_CONNECTIONS, max_keepalive_connections=ASYNC_CLIENT_CONNECTIONS
             )
-        clients[settings] = (client, users + 1)
-        return client
+            headers = _KlingHookBase._headers(settings)
+            pool = pools[settings] = _ClientPool(
+                [
+                    httpx.AsyncClient(headers=headers, timeout=settings.timeout, limits=limits, verify=tls)
+                    for _ in range(ASYNC_CLIENTS)
+                ]
+            )
+        pool.users += 1
+        pool.handed_out += 1
+        return pool.clients[pool.handed_out % len(pool.clients)]
 
-    async def release(self, settings: KlingSettings, client: httpx.AsyncClient) -> None:
-        """Count one user less; the last one closes the client."""
-        clients = self._clients()
-        _, users = clients.get(settings) or (client, 1)
-        if users > 1:
-            clients[settings] = (client, users - 1)
+    async def release(self, settings: KlingSettings) -> None:
+        """Count one user less; the last one closes the clients."""
+        pools = self._pools()
+        pool = pools.get(settings)
+        if pool is None:
             return
-        clients.pop(settings, None)
-        await client.aclose()
+        pool.users -= 1
+        if pool.users <= 0:
+            del pools[settings]
+            for client in pool.clients:
+                await client.aclose()
 
 
 _shared_clients = _SharedAsyncClients()
@@ -483,8 +503,8 @@ class KlingAsyncHook(_KlingHookBase):
     """
     Asynchronous twin of :class:`KlingHook` for triggers: read-only calls over a shared ``httpx.AsyncClient``.
 
-    Every hook in one event loop with the same connection settings uses one client and its pool of
-    at most :data:`ASYNC_POOL_SIZE` connections, so a triggerer carrying thousands of waits keeps a
+    Every hook in one event loop with the same connection settings shares one set of clients with
+    at most :data:`ASYNC_POOL_SIZE` connections in all, so a triggerer carrying thousands of waits keeps a
     bounded number of sockets. The connection is looked up with ``aget_connection``, never
     blocking the triggerer's event loop.
 
@@ -510,16 +530,16 @@ class KlingAsyncHook(_KlingHookBase):
         return self._settings
 
     async def get_async_conn(self) -> httpx.AsyncClient:
-        """Return the HTTP client shared in this event loop, taken on first use and kept until :meth:`close`."""
+        """Return an HTTP client shared in this event loop, taken on first use and kept until :meth:`close`."""
         if self._client is None:
             self._client = _shared_clients.acquire(await self.get_settings())
         return self._client
 
     async def close(self) -> None:
-        """Let go of the shared client; the last hook to let go closes its connections."""
+        """Let go of the shared clients; the last hook to let go closes their connections."""
         if self._client is not None and self._settings is not None:
-            client, self._client = self._client, None
-            await _shared_clients.release(self._settings, client)
+            self._client = None
+            await _shared_clients.release(self._settings)
 
     async def _request_once(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx

@@ -1,0 +1,305 @@
+"""Trigger scale: N ``KlingTaskTrigger``s in one asyncio event loop, as a triggerer runs them.
+
+The sandbox runs in its own process with a latency on every answer; each trigger waits for its own
+task, which ends after a few polls. Trigger starts are spread over one poll interval, as waits
+deferred at different times are. Each kind of trigger runs in a fresh process, which prints:
+
+- wall time against the ideal (for each trigger, its polls x latency + the sleeps between them);
+- event-loop lag, measured by a ticker task that asks to wake every 10 ms (p50/p99/max);
+- the time a poll waited beyond the sandbox's latency (queueing behind other polls);
+- CPU time per poll, peak RSS growth per trigger, TCP connections the sandbox accepted.
+
+Baselines in the same run: the same waits through a trigger that opens a fresh HTTP client for
+every poll (the common pattern), and Airflow's own ``HttpSensorTrigger`` (http provider) polling
+the sandbox's ``/_sandbox/ended/<id>`` (404 until the task ends), when that provider is installed.
+
+    bash scripts/bench.sh trigger_scale [--n 100 1000 5000] [--poll-interval 10] [--latency 0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+KEY = "benchmark-key"
+KINDS = ("kling", "fresh_client", "http_sensor")
+LABELS = {
+    "kling": "KlingTaskTrigger (shared pool)",
+    "fresh_client": "fresh client per poll",
+    "http_sensor": "HttpSensorTrigger",
+}
+TICK = 0.01
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def _sandbox_stats(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/_sandbox/stats") as answer:
+        return json.load(answer)
+
+
+def worker(kind: str, count: int, url: str, poll_interval: float, latency: float) -> dict:
+    """Run ``count`` triggers of one kind in this process's event loop; return the figures."""
+    import asyncio
+    import gc
+
+    os.environ["AIRFLOW_CONN_KLING_DEFAULT"] = json.dumps({"conn_type": "kling", "host": url, "password": KEY})
+    os.environ["AIRFLOW_CONN_HTTP_DEFAULT"] = url
+    import httpx
+    from airflow.sdk import BaseHook
+    from airflow.triggers.base import TriggerEvent
+
+    from airflow_provider_kling.contract import (
+        ACTIVE_STATUSES,
+        TEXT2VIDEO_PATH,
+        build_text2video_request,
+        parse_response,
+    )
+    from airflow_provider_kling.hooks.kling import KlingAsyncHook
+    from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+
+    round_trips: list[float] = []
+    polls: dict[str, int] = {}
+
+    def timed(task_id: str, started: float) -> None:
+        round_trips.append(time.perf_counter() - started)
+        polls[task_id] = polls.get(task_id, 0) + 1
+
+    class FreshClientTrigger(KlingTaskTrigger):
+        """The common pattern: a new HTTP client for every poll; the same parsing as ours."""
+
+        async def run(self):
+            conn = await BaseHook.aget_connection(self.kling_conn_id)
+            while True:
+                started = time.perf_counter()
+                async with httpx.AsyncClient(headers={"Authorization": f"Bearer {conn.password}"}) as client:
+                    answer = await client.get(f"{conn.host}{TEXT2VIDEO_PATH}/{self.kling_task_id}")
+                timed(self.kling_task_id, started)
+                task = parse_response(answer.status_code, answer.headers, answer.content)
+                if task["task_status"] not in ACTIVE_STATUSES:
+                    yield TriggerEvent({"status": task["task_status"], "kling_task_id": self.kling_task_id})
+                    return
+                await asyncio.sleep(self.poll_interval)
+
+    if kind == "kling":
+        request_once = KlingAsyncHook._request_once
+
+        async def timed_request_once(self, method, path, **kwargs):
+            started = time.perf_counter()
+            try:
+                return await request_once(self, method, path, **kwargs)
+            finally:
+                timed(path.rsplit("/", 1)[-1], started)
+
+        KlingAsyncHook._request_once = timed_request_once
+
+        def make(task_id: str):
+            return KlingTaskTrigger(kling_task_id=task_id, deadline=time.time() + 3600, poll_interval=poll_interval)
+
+    elif kind == "fresh_client":
+
+        def make(task_id: str):
+            return FreshClientTrigger(kling_task_id=task_id, deadline=time.time() + 3600, poll_interval=poll_interval)
+
+    else:
+        from airflow.providers.http.hooks.http import HttpAsyncHook
+        from airflow.providers.http.triggers.http import HttpSensorTrigger
+
+        http_run = HttpAsyncHook.run
+
+        async def timed_http_run(self, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return await http_run(self, *args, **kwargs)
+            finally:
+                timed(kwargs["endpoint"].rsplit("/", 1)[-1], started)
+
+        HttpAsyncHook.run = timed_http_run
+
+        def make(task_id: str):
+            return HttpSensorTrigger(endpoint=f"_sandbox/ended/{task_id}", poke_interval=poll_interval)
+
+    async def create_tasks() -> list[str]:
+        limit = asyncio.Semaphore(100)
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as client:
+
+            async def create(number: int) -> str:
+                body = build_text2video_request({"prompt": f"scale test {number}"})
+                async with limit:
+                    answer = await client.post(f"{url}{TEXT2VIDEO_PATH}", json=body)
+                return parse_response(answer.status_code, answer.headers, answer.content)["task_id"]
+
+            return await asyncio.gather(*(create(number) for number in range(count)))
+
+    async def run_all(task_ids: list[str]) -> dict:
+        lags: list[float] = []
+        peak = [_rss_bytes()]
+        events: list[object] = []
+        finished: dict[str, float] = {}
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            while not done.is_set():
+                started = time.perf_counter()
+                await asyncio.sleep(TICK)
+                lags.append(time.perf_counter() - started - TICK)
+                if len(lags) % 10 == 0:
+                    peak[0] = max(peak[0], _rss_bytes())
+
+        async def wait(task_id: str, delay: float) -> None:
+            await asyncio.sleep(delay)
+            trigger = make(task_id)
+            run = trigger.run()
+            try:
+                async for event in run:
+                    events.append(event.payload)
+                    break
+            finally:
+                await run.aclose()
+            finished[task_id] = time.perf_counter() - began - delay
+
+        ticking = asyncio.create_task(ticker())
+        began = time.perf_counter()
+        offsets = {task_id: poll_interval * index / count for index, task_id in enumerate(task_ids)}
+        await asyncio.gather(*(wait(task_id, offset) for task_id, offset in offsets.items()))
+        wall = time.perf_counter() - began
+        done.set()
+        await ticking
+        ideal = max(
+            offsets[task_id] + polls[task_id] * latency + (polls[task_id] - 1) * poll_interval for task_id in task_ids
+        )
+        return {"wall": wall, "ideal": ideal, "lags": lags, "peak": peak[0], "events": events}
+
+    task_ids = asyncio.run(create_tasks())
+    gc.collect()
+    rss_before = _rss_bytes()
+    connections_before = _sandbox_stats(url)["connections_opened"]
+    cpu_before = time.process_time()
+    result = asyncio.run(run_all(task_ids))
+    cpu = time.process_time() - cpu_before
+    connections = _sandbox_stats(url)["connections_opened"] - connections_before - 1  # less this stats call
+    ended = sum(1 for event in result["events"] if event is True or event.get("status") == "succeed")
+    waits = [max(0.0, trip - latency) for trip in round_trips]
+    return {
+        "kind": kind,
+        "n": count,
+        "events": len(result["events"]),
+        "succeeded": ended,
+        "polls": len(round_trips),
+        "wall_s": result["wall"],
+        "ideal_s": result["ideal"],
+        "lag_p50_ms": 1000 * _percentile(result["lags"], 0.5),
+        "lag_p99_ms": 1000 * _percentile(result["lags"], 0.99),
+        "lag_max_ms": 1000 * max(result["lags"]),
+        "wait_p99_ms": 1000 * _percentile(waits, 0.99),
+        "wait_max_ms": 1000 * max(waits),
+        "cpu_ms_per_poll": 1000 * cpu / max(1, len(round_trips)),
+        "rss_kb_per_trigger": (result["peak"] - rss_before) / 1024 / count,
+        "connections": connections,
+    }
+
+
+def start_sandbox(render_seconds: float, latency: float) -> tuple[subprocess.Popen, str]:
+    sandbox = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "airflow_provider_kling.sandbox", "--port", "0", "--api-key", KEY),
+            *("--render-seconds", str(render_seconds), "--latency", str(latency)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = sandbox.stdout.readline()
+    return sandbox, line.split(" on ", 1)[1].split()[0]
+
+
+def http_sensor_installed() -> bool:
+    probe = "import airflow.providers.http.triggers.http"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[100, 1000, 5000], help="numbers of triggers")
+    parser.add_argument("--poll-interval", type=float, default=10.0, help="seconds between a trigger's polls")
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds the sandbox takes to answer")
+    parser.add_argument("--polls", type=float, default=3, help="polls after which a task ends (about)")
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    args = parser.parse_args()
+    kinds = [kind for kind in args.kinds if kind != "http_sensor" or http_sensor_installed()]
+    if len(kinds) < len(args.kinds):
+        print("HttpSensorTrigger skipped: apache-airflow-providers-http is not installed (scripts/bench.sh has it)")
+    render_seconds = (args.polls - 0.5) * args.poll_interval
+    env = {**os.environ, "AIRFLOW_HOME": tempfile.mkdtemp(prefix="kling-bench-"), "AIRFLOW__CORE__LOAD_EXAMPLES": "0"}
+    sandbox, url = start_sandbox(render_seconds, args.latency)
+    rows = []
+    try:
+        for count in args.n:
+            for kind in kinds:
+                urllib.request.urlopen(urllib.request.Request(f"{url}/_sandbox/reset", method="POST")).close()
+                command = [sys.executable, __file__, "--worker", kind, str(count), url]
+                command += [str(args.poll_interval), str(args.latency)]
+                output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+                rows.append(json.loads(output.strip().splitlines()[-1]))
+                print(f"  ran {count} x {LABELS[kind]}: {rows[-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+    report(rows, args)
+
+
+def report(rows: list[dict], args: argparse.Namespace) -> None:
+    print(
+        f"\nTriggers in one event loop; sandbox latency {args.latency * 1000:.0f} ms, poll interval "
+        f"{args.poll_interval:g} s, tasks end after about {args.polls:g} polls; starts spread over one interval."
+    )
+    header = (
+        f"{'N':>5}  {'trigger':<31} {'ended':>5} {'polls':>6} {'wall/ideal':>10} {'lag p50/p99/max ms':>19} "
+        f"{'queued p99/max ms':>18} {'CPU ms/poll':>11} {'RSS KB/trig':>11} {'TCP conns':>9}"
+    )
+    print(header)
+    for row in rows:
+        lag = f"{row['lag_p50_ms']:.1f}/{row['lag_p99_ms']:.1f}/{row['lag_max_ms']:.0f}"
+        wait = f"{row['wait_p99_ms']:.0f}/{row['wait_max_ms']:.0f}"
+        print(
+            f"{row['n']:>5}  {LABELS[row['kind']]:<31} {row['succeeded']:>5} {row['polls']:>6} "
+            f"{row['wall_s'] / row['ideal_s']:>10.2f} {lag:>19} {wait:>18} {row['cpu_ms_per_poll']:>11.2f} "
+            f"{row['rss_kb_per_trigger']:>11.1f} {row['connections']:>9}"
+        )
+    print("\nRatios, KlingTaskTrigger / fresh client per poll (and / HttpSensorTrigger), same N:")
+    by_key = {(row["n"], row["kind"]): row for row in rows}
+    for count in args.n:
+        ours = by_key.get((count, "kling"))
+        if ours is None:
+            continue
+        for kind in ("fresh_client", "http_sensor"):
+            other = by_key.get((count, kind))
+            if other is not None:
+                cpu = ours["cpu_ms_per_poll"] / other["cpu_ms_per_poll"]
+                print(
+                    f"  N={count:<5} vs {LABELS[kind]:<22} CPU per poll {cpu:.2f}x, "
+                    f"p99 loop lag {ours['lag_p99_ms'] / max(other['lag_p99_ms'], 0.001):.2f}x, "
+                    f"connections {ours['connections'] / max(other['connections'], 1):.3f}x, "
+                    f"RSS per trigger {ours['rss_kb_per_trigger'] / max(other['rss_kb_per_trigger'], 0.001):.2f}x"
+                )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        kind, count, url, poll_interval, latency = sys.argv[2:7]
+        print(json.dumps(worker(kind, int(count), url, float(poll_interval), float(latency))))
+    else:
+        main()
