@@ -5,7 +5,8 @@ task, which ends after a few polls. Trigger starts are spread over one poll inte
 deferred at different times are. Each kind of trigger runs in a fresh process, which prints:
 
 - wall time against the ideal (for each trigger, its polls x latency + the sleeps between them);
-- event-loop lag, measured by a ticker task that asks to wake every 10 ms (p50/p99/max);
+- event-loop lag, measured by a ticker task that asks to wake every 10 ms (p50/p99/max), and the
+  longest garbage-collection pause (which stops the loop too);
 - the time a poll waited beyond the sandbox's latency (queueing behind other polls);
 - CPU time per poll, peak RSS growth per trigger, TCP connections the sandbox accepted.
 
@@ -80,15 +81,21 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
         polls[task_id] = polls.get(task_id, 0) + 1
 
     class FreshClientTrigger(KlingTaskTrigger):
-        """The common pattern: a new HTTP client for every poll; the same parsing as ours."""
+        """The common pattern: a new HTTP client for every poll; the same parsing and timeout as ours."""
 
         async def run(self):
             conn = await BaseHook.aget_connection(self.kling_conn_id)
             while True:
                 started = time.perf_counter()
-                async with httpx.AsyncClient(headers={"Authorization": f"Bearer {conn.password}"}) as client:
-                    answer = await client.get(f"{conn.host}{TEXT2VIDEO_PATH}/{self.kling_task_id}")
-                timed(self.kling_task_id, started)
+                headers = {"Authorization": f"Bearer {conn.password}"}
+                try:
+                    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+                        answer = await client.get(f"{conn.host}{TEXT2VIDEO_PATH}/{self.kling_task_id}")
+                except httpx.HTTPError as error:  # as a trigger would: the task fails
+                    yield TriggerEvent({"status": "error", "message": repr(error)})
+                    return
+                finally:
+                    timed(self.kling_task_id, started)
                 task = parse_response(answer.status_code, answer.headers, answer.content)
                 if task["task_status"] not in ACTIVE_STATUSES:
                     yield TriggerEvent({"status": task["task_status"], "kling_task_id": self.kling_task_id})
@@ -186,6 +193,16 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
 
     task_ids = asyncio.run(create_tasks())
     gc.collect()
+    gc_pauses: list[float] = []
+    gc_started = [0.0]
+
+    def time_collections(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_pauses.append(time.perf_counter() - gc_started[0])
+
+    gc.callbacks.append(time_collections)
     rss_before = _rss_bytes()
     connections_before = _sandbox_stats(url)["connections_opened"]
     cpu_before = time.process_time()
@@ -205,6 +222,7 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
         "lag_p50_ms": 1000 * _percentile(result["lags"], 0.5),
         "lag_p99_ms": 1000 * _percentile(result["lags"], 0.99),
         "lag_max_ms": 1000 * max(result["lags"]),
+        "gc_max_ms": 1000 * max(gc_pauses, default=0.0),
         "wait_p99_ms": 1000 * _percentile(waits, 0.99),
         "wait_max_ms": 1000 * max(waits),
         "cpu_ms_per_poll": 1000 * cpu / max(1, len(round_trips)),
@@ -252,8 +270,10 @@ def main() -> None:
                 urllib.request.urlopen(urllib.request.Request(f"{url}/_sandbox/reset", method="POST")).close()
                 command = [sys.executable, __file__, "--worker", kind, str(count), url]
                 command += [str(args.poll_interval), str(args.latency)]
-                output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
-                rows.append(json.loads(output.strip().splitlines()[-1]))
+                worker_run = subprocess.run(command, capture_output=True, text=True, env=env)
+                if worker_run.returncode:
+                    sys.exit(f"{count} x {LABELS[kind]} failed:\n{worker_run.stderr[-3000:]}")
+                rows.append(json.loads(worker_run.stdout.strip().splitlines()[-1]))
                 print(f"  ran {count} x {LABELS[kind]}: {rows[-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
     finally:
         sandbox.terminate()
@@ -267,8 +287,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
         f"{args.poll_interval:g} s, tasks end after about {args.polls:g} polls; starts spread over one interval."
     )
     header = (
-        f"{'N':>5}  {'trigger':<31} {'ended':>5} {'polls':>6} {'wall/ideal':>10} {'lag p50/p99/max ms':>19} "
-        f"{'queued p99/max ms':>18} {'CPU ms/poll':>11} {'RSS KB/trig':>11} {'TCP conns':>9}"
+        f"{'N':>5}  {'trigger':<31} {'ok':>5} {'polls':>6} {'wall/ideal':>10} {'lag p50/p99/max ms':>19} "
+        f"{'GC max ms':>9} {'queued p99/max ms':>18} {'CPU ms/poll':>11} {'RSS KB/trig':>11} {'TCP conns':>9}"
     )
     print(header)
     for row in rows:
@@ -276,7 +296,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
         wait = f"{row['wait_p99_ms']:.0f}/{row['wait_max_ms']:.0f}"
         print(
             f"{row['n']:>5}  {LABELS[row['kind']]:<31} {row['succeeded']:>5} {row['polls']:>6} "
-            f"{row['wall_s'] / row['ideal_s']:>10.2f} {lag:>19} {wait:>18} {row['cpu_ms_per_poll']:>11.2f} "
+            f"{row['wall_s'] / row['ideal_s']:>10.2f} {lag:>19} {row['gc_max_ms']:>9.0f} {wait:>18} "
+            f"{row['cpu_ms_per_poll']:>11.2f} "
             f"{row['rss_kb_per_trigger']:>11.1f} {row['connections']:>9}"
         )
     print("\nRatios, KlingTaskTrigger / fresh client per poll (and / HttpSensorTrigger), same N:")

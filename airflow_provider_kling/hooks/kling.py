@@ -445,8 +445,8 @@ class _SharedAsyncClients:
     The ``httpx.AsyncClient`` s of each event loop and connection settings, counted by their users.
 
     A triggerer runs every trigger in one event loop: thousands of waits then share at most
-    :data:`ASYNC_POOL_SIZE` kept-alive connections instead of each opening its own. Each hook gets
-    one of :data:`ASYNC_CLIENTS` clients in turn; they share one TLS context. The clients are closed
+    :data:`ASYNC_POOL_SIZE` kept-alive connections instead of each opening its own. Requests take
+    the :data:`ASYNC_CLIENTS` clients in turn; they share one TLS context. The clients are closed
     when their last user lets go.
     """
 
@@ -461,8 +461,8 @@ class _SharedAsyncClients:
 
         return self._by_loop.setdefault(asyncio.get_running_loop(), {})
 
-    def acquire(self, settings: KlingSettings) -> httpx.AsyncClient:
-        """Return a client for these settings in the running loop, creating the clients for their first user."""
+    def acquire(self, settings: KlingSettings) -> None:
+        """Count one more user of these settings' clients in the running loop, creating them for the first."""
         import httpx
 
         pools = self._pools()
@@ -480,6 +480,10 @@ class _SharedAsyncClients:
                 ]
             )
         pool.users += 1
+
+    def next_client(self, settings: KlingSettings) -> httpx.AsyncClient:
+        """Return the next of an acquired set of clients, in turn, so that requests spread evenly over them."""
+        pool = self._pools()[settings]
         pool.handed_out += 1
         return pool.clients[pool.handed_out % len(pool.clients)]
 
@@ -517,7 +521,7 @@ class KlingAsyncHook(_KlingHookBase):
     def __init__(self, kling_conn_id: str = _KlingHookBase.default_conn_name, **kwargs: Any) -> None:
         super().__init__(kling_conn_id, **kwargs)
         self._settings: KlingSettings | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._holds_clients = False
 
     async def get_settings(self) -> KlingSettings:
         """The connection's settings, looked up once, asynchronously."""
@@ -530,15 +534,17 @@ class KlingAsyncHook(_KlingHookBase):
         return self._settings
 
     async def get_async_conn(self) -> httpx.AsyncClient:
-        """Return an HTTP client shared in this event loop, taken on first use and kept until :meth:`close`."""
-        if self._client is None:
-            self._client = _shared_clients.acquire(await self.get_settings())
-        return self._client
+        """Return the next of the HTTP clients shared in this event loop (held from first use until :meth:`close`)."""
+        settings = await self.get_settings()
+        if not self._holds_clients:
+            _shared_clients.acquire(settings)
+            self._holds_clients = True
+        return _shared_clients.next_client(settings)
 
     async def close(self) -> None:
         """Let go of the shared clients; the last hook to let go closes their connections."""
-        if self._client is not None and self._settings is not None:
-            self._client = None
+        if self._holds_clients and self._settings is not None:
+            self._holds_clients = False
             await _shared_clients.release(self._settings)
 
     async def _request_once(self, method: str, path: str, **kwargs: Any) -> Any:
