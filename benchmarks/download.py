@@ -105,10 +105,16 @@ def main() -> None:
             finally:
                 process.terminate()
                 process.wait()
-            rows.append((size_mb, result["rss_growth_mb"], curl_seconds / result["seconds"]))
-    print(f"{'video MB':>9} {'peak RSS growth MB':>19} {'growth / video size':>20} {'speed vs curl':>14}")
-    for size_mb, growth, speed in rows:
-        print(f"{size_mb:>9} {growth:>19.1f} {growth / size_mb:>20.3f} {speed:>13.2f}x")
+            rows.append((size_mb, result["rss_growth_mb"], curl_seconds, result["seconds"]))
+    print(
+        f"{'video MB':>9} {'peak RSS growth MB':>19} {'growth / video size':>20} {'curl s':>7} {'ours s':>7} "
+        f"{'speed vs curl':>14}"
+    )
+    for size_mb, growth, curl_seconds, seconds in rows:
+        print(
+            f"{size_mb:>9} {growth:>19.1f} {growth / size_mb:>20.3f} {curl_seconds:>7.2f} {seconds:>7.2f} "
+            f"{curl_seconds / seconds:>13.2f}x"
+        )
     smallest, largest = rows[0], rows[-1]
     print(
         f"RSS growth at {largest[0]} MB is {largest[1] / max(smallest[1], 0.1):.2f}x the growth at {smallest[0]} MB "

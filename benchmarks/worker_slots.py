@@ -60,6 +60,8 @@ def main() -> None:
                 "AIRFLOW_CONN_KLING_DEFAULT": json.dumps(connection),
                 "KLING_BENCH_GENERATIONS": str(args.generations),
                 "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(args.generations),
+                # Blocking, most tasks wait queued for a slot far longer than the default allows.
+                "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "36000",
             },
             parallelism=SLOTS,
         )

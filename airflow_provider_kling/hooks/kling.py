@@ -442,7 +442,7 @@ class _ClientPool:
 
 class _SharedAsyncClients:
     """
-    The ``httpx.AsyncClient`` s of each event loop and connection settings, counted by their users.
+    The HTTP clients (``httpx.AsyncClient``) of each event loop and connection settings, counted by their users.
 
     A triggerer runs every trigger in one event loop: thousands of waits then share at most
     :data:`ASYNC_POOL_SIZE` kept-alive connections instead of each opening its own. Requests take
@@ -505,7 +505,7 @@ _shared_clients = _SharedAsyncClients()
 
 class KlingAsyncHook(_KlingHookBase):
     """
-    Asynchronous twin of :class:`KlingHook` for triggers: read-only calls over a shared ``httpx.AsyncClient``.
+    Asynchronous twin of :class:`KlingHook` for triggers: read-only calls over shared ``httpx`` clients.
 
     Every hook in one event loop with the same connection settings shares one set of clients with
     at most :data:`ASYNC_POOL_SIZE` connections in all, so a triggerer carrying thousands of waits keeps a
