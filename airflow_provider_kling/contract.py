@@ -218,13 +218,16 @@ def check_flag(name: str, value: Any) -> bool:
     return value
 
 
-def check_conn_id(value: Any) -> str:
-    """Check a ``kling_conn_id`` argument (a non-empty connection id); return it."""
+def check_id(name: str, value: Any, allowed: str) -> str:
+    """Check an operator argument that names something (a non-blank string); return it."""
     if not isinstance(value, str) or not value.strip():
-        raise KlingValidationError(
-            "kling_conn_id", f"got {_shown(value)}; allowed: the id of a connection of type kling"
-        )
+        raise KlingValidationError(name, f"got {_shown(value)}; allowed: {allowed}")
     return value
+
+
+def check_conn_id(value: Any) -> str:
+    """Check a ``kling_conn_id`` argument; return it."""
+    return check_id("kling_conn_id", value, "the id of a connection of type kling")
 
 
 def task_video_urls(task: Mapping[str, Any]) -> list[str]:

@@ -124,7 +124,9 @@ class _KlingHookBase(BaseHook):
         extra = conn.extra_dejson
         api_key = conn.password or extra.get("api_key")
         if not api_key or not isinstance(api_key, str):
-            raise KlingAuthError(f"Connection {conn_id!r} has no API key: put the CometAPI key in its password")
+            raise KlingAuthError(
+                f"Connection {conn_id!r} has no API key: put the CometAPI key in its password (or its api_key extra)"
+            )
         base_url = (conn.host or DEFAULT_BASE_URL).rstrip("/")
         if "://" not in base_url:
             base_url = f"https://{base_url}"

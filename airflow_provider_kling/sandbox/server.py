@@ -81,9 +81,11 @@ class Fault:
 
     @property
     def kind(self) -> str:
-        """A short name for counting: ``drop``, ``delay`` or the status and code."""
-        if self.drop or self.reset:
-            return "drop" if self.drop else "reset"
+        """A short name for counting: ``drop``, ``reset``, ``delay`` or the status and code."""
+        if self.drop:
+            return "drop"
+        if self.reset:
+            return "reset"
         if self.delay and not self.status:
             return "delay"
         return f"{self.status}/{self.code}" if self.body is None else f"{self.status}/raw"

@@ -87,12 +87,9 @@ class KlingTaskSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Poke from here, or (deferrable) hand the whole wait to the triggerer."""
-        if not isinstance(self.kling_task_id, str) or not self.kling_task_id.strip():
-            from airflow_provider_kling.exceptions import KlingValidationError
+        from airflow_provider_kling.contract import check_id
 
-            raise KlingValidationError(
-                "kling_task_id", f"got {self.kling_task_id!r}; allowed: a Kling task id or external_task_id"
-            )
+        check_id("kling_task_id", self.kling_task_id, "a Kling task id or external_task_id")
         if not self.deferrable:
             return super().execute(context)
         from airflow_provider_kling.triggers.kling import KlingTaskTrigger
