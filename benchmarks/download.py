@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-KEY = "benchmark-key"
+from sandbox_process import KEY, start_sandbox
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -37,41 +36,13 @@ print(json.dumps({"bytes": size, "seconds": seconds, "rss_growth_mb": growth_kb 
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def sandbox_video(size: int) -> tuple[subprocess.Popen, str, str]:
     """Start a sandbox serving videos of ``size`` bytes; return it, its URL and one video URL."""
     import requests
 
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_kling.sandbox",
-            "--port",
-            str(port),
-            "--api-key",
-            KEY,
-            "--render-seconds",
-            "0.1",
-            "--video-bytes",
-            str(size),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_sandbox("--render-seconds", "0.1", "--video-bytes", str(size))
     headers = {"Authorization": f"Bearer {KEY}"}
-    for _ in range(100):
-        try:
-            task = requests.post(f"{url}/kling/v1/videos/text2video", json={"prompt": "benchmark"}, headers=headers)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
+    task = requests.post(f"{url}/kling/v1/videos/text2video", json={"prompt": "benchmark"}, headers=headers)
     time.sleep(0.3)
     task_id = task.json()["data"]["task_id"]
     video = requests.get(f"{url}/kling/v1/videos/text2video/{task_id}", headers=headers).json()

@@ -28,7 +28,8 @@ import tempfile
 import time
 import urllib.request
 
-KEY = "benchmark-key"
+from sandbox_process import KEY, start_sandbox
+
 KINDS = ("kling", "fresh_client", "http_sensor")
 LABELS = {
     "kling": "KlingTaskTrigger (shared pool)",
@@ -231,19 +232,6 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
     }
 
 
-def start_sandbox(render_seconds: float, latency: float) -> tuple[subprocess.Popen, str]:
-    sandbox = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "airflow_provider_kling.sandbox", "--port", "0", "--api-key", KEY),
-            *("--render-seconds", str(render_seconds), "--latency", str(latency)),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = sandbox.stdout.readline()
-    return sandbox, line.split(" on ", 1)[1].split()[0]
-
-
 def http_sensor_installed() -> bool:
     probe = "import airflow.providers.http.triggers.http"
     return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
@@ -262,7 +250,7 @@ def main() -> None:
         print("HttpSensorTrigger skipped: apache-airflow-providers-http is not installed (scripts/bench.sh has it)")
     render_seconds = (args.polls - 0.5) * args.poll_interval
     env = {**os.environ, "AIRFLOW_HOME": tempfile.mkdtemp(prefix="kling-bench-"), "AIRFLOW__CORE__LOAD_EXAMPLES": "0"}
-    sandbox, url = start_sandbox(render_seconds, args.latency)
+    sandbox, url = start_sandbox("--render-seconds", str(render_seconds), "--latency", str(args.latency))
     rows = []
     try:
         for count in args.n:

@@ -20,10 +20,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the local Airflow the real-Airflow tests use
 
 from airflow_services import AirflowServices  # noqa: E402
+from sandbox_process import KEY  # noqa: E402
 
 from airflow_provider_kling.sandbox import KlingSandbox  # noqa: E402
 
-KEY = "benchmark-key"
 SLOTS = 2
 
 
