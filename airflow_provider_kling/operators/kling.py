@@ -79,7 +79,8 @@ class KlingText2VideoOperator(BaseOperator):
     :param output_path: a folder (``ObjectStoragePath`` or URL such as ``file:///data/videos``,
         ``s3://bucket/videos``) to store each result video in, as ``<kling task id>_<n>.mp4``,
         since result URLs expire. Each stored video's item in the result gets ``stored_path`` and
-        ``stored_bytes``. Templated. Default: not stored.
+        ``stored_bytes``. Checked before anything is submitted: an absolute path, or a URL whose
+        filesystem is installed. Templated. Default: not stored.
 
     Any ``Asset`` in ``outlets`` gets an event whose ``extra`` holds ``kling_task_id``,
     ``video_urls`` and ``stored_paths``, so downstream DAGs can be scheduled on new videos.
