@@ -9,24 +9,69 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_kling.exceptions import (
     KlingAccountError,
     KlingAuthError,
+    KlingConfigurationError,
     KlingContentPolicyError,
     KlingError,
     KlingInvalidRequestError,
     KlingPermanentError,
     KlingTaskNotFoundError,
     KlingTransientError,
+    KlingUnexpectedAnswerError,
     KlingValidationError,
 )
 
-TEXT2VIDEO_PATH = "/kling/v1/videos/text2video"
+#: The text-to-video route below a backend's path prefix.
+TEXT2VIDEO_ROUTE = "/v1/videos/text2video"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """
+    What differs between the services the provider talks to, as data: the rest of the code asks this.
+
+    :param name: the connection's ``backend`` extra that selects it.
+    :param default_base_url: the base URL when the connection has no host.
+    :param path_prefix: what comes before ``/v1/...`` in every API path.
+    :param auth: ``bearer`` (the key as a Bearer token) or ``jwt`` (a short-lived HS256 token signed
+        with the secret key, the access key as its issuer).
+    :param lookup_by_external_task_id: whether ``GET <route>/<external_task_id>`` answers the task
+        submitted with that id; where it does not, a submission whose answer was lost cannot be found.
+    :param list_route: whether ``GET <route>?pageNum=&pageSize=`` lists the account's tasks.
+    """
+
+    name: str
+    default_base_url: str
+    path_prefix: str
+    auth: str
+    lookup_by_external_task_id: bool
+    list_route: bool
+
+    def path(self, route: str) -> str:
+        """The path of ``route`` (such as :data:`TEXT2VIDEO_ROUTE`) on this backend."""
+        return f"{self.path_prefix}{route}"
+
+
+#: CometAPI's gateway (a relay in front of Kling): lookups by ``task_id`` only, no list route.
+COMETAPI = Backend("cometapi", "https://api.cometapi.com", "/kling", "bearer", False, False)
+#: Kling's own API: JWT auth, lookups by ``task_id`` or ``external_task_id``, a list route.
+KLING = Backend("kling", "https://api-singapore.klingai.com", "", "jwt", True, True)
+BACKENDS = {backend.name: backend for backend in (COMETAPI, KLING)}
+DEFAULT_BACKEND = COMETAPI
+
+#: What to do when a submission's outcome is unknown (its answer was lost) and the backend cannot be
+#: asked whether it created the task: send it again with the same ``external_task_id``, or fail.
+UNKNOWN_SUBMISSION_POLICIES = ("resubmit", "fail")
 
 KNOWN_MODELS = (
     "kling-v1",
@@ -66,9 +111,36 @@ REQUEST_FIELDS = (
     "external_task_id",
 )
 
-ACTIVE_STATUSES = ("submitted", "processing")
-SUCCEEDED = "succeed"
-FAILED = "failed"
+
+class TaskStatus(str, Enum):
+    """A Kling task's status, a closed set: an answer with any other status is unexpected, never "ended"."""
+
+    SUBMITTED = "submitted"
+    PROCESSING = "processing"
+    SUCCEED = "succeed"
+    FAILED = "failed"
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the task may still change."""
+        return self in (TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
+
+
+ACTIVE_STATUSES = (TaskStatus.SUBMITTED.value, TaskStatus.PROCESSING.value)
+SUCCEEDED = TaskStatus.SUCCEED.value
+FAILED = TaskStatus.FAILED.value
+
+#: The relay's own task statuses (CometAPI's second envelope), as Kling's.
+_RELAY_STATUSES = {
+    "NOT_START": TaskStatus.SUBMITTED,
+    "SUBMITTED": TaskStatus.SUBMITTED,
+    "QUEUED": TaskStatus.SUBMITTED,
+    "IN_PROGRESS": TaskStatus.PROCESSING,
+    "SUCCESS": TaskStatus.SUCCEED,
+    "FAILURE": TaskStatus.FAILED,
+}
+#: A task id as it may be put in a path, a file name or a log: letters, digits, ``_`` and ``-``.
+TASK_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -78,7 +150,8 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else f"{text[:50]}... ({len(value) if isinstance(value, str) else '?'} chars)"
 
 
-def _one_of(field: str, value: Any, allowed: Iterable[str]) -> str:
+def check_choice(field: str, value: Any, allowed: Iterable[str]) -> str:
+    """Check that ``value`` is one of ``allowed``; return it."""
     allowed = tuple(allowed)
     if value not in allowed:
         raise KlingValidationError(field, f"got {_shown(value)}; allowed: {', '.join(allowed)}")
@@ -104,7 +177,7 @@ def _camera_control(value: Any) -> dict[str, Any]:
     unknown = set(value) - {"type", "config"}
     if unknown:
         raise KlingValidationError(field, f"unknown keys {sorted(unknown)}; allowed keys: type, config")
-    camera_type = _one_of(f"{field}.type", value.get("type"), CAMERA_TYPES)
+    camera_type = check_choice(f"{field}.type", value.get("type"), CAMERA_TYPES)
     config = value.get("config")
     if camera_type != "simple":
         if config is not None:
@@ -171,7 +244,7 @@ def build_text2video_request(fields: Mapping[str, Any], *, extra_models: Iterabl
         body["negative_prompt"] = _text("negative_prompt", given["negative_prompt"], NEGATIVE_PROMPT_MAX_CHARS)
     model = given.get("model_name")
     if model is not None:
-        body["model_name"] = _one_of("model_name", model, (*KNOWN_MODELS, *extra_models))
+        body["model_name"] = check_choice("model_name", model, (*KNOWN_MODELS, *extra_models))
     if "cfg_scale" in given:
         scale = given["cfg_scale"]
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 1:
@@ -180,15 +253,15 @@ def build_text2video_request(fields: Mapping[str, Any], *, extra_models: Iterabl
             raise KlingValidationError("cfg_scale", f"is not supported by {model}; leave it unset for this model")
         body["cfg_scale"] = scale
     if "mode" in given:
-        body["mode"] = _one_of("mode", given["mode"], MODES)
+        body["mode"] = check_choice("mode", given["mode"], MODES)
     if "aspect_ratio" in given:
-        body["aspect_ratio"] = _one_of("aspect_ratio", given["aspect_ratio"], ASPECT_RATIOS)
+        body["aspect_ratio"] = check_choice("aspect_ratio", given["aspect_ratio"], ASPECT_RATIOS)
     if "duration" in given:
         duration = given["duration"]
         wire = str(duration) if isinstance(duration, int) and not isinstance(duration, bool) else duration
-        body["duration"] = _one_of("duration", wire, DURATIONS)
+        body["duration"] = check_choice("duration", wire, DURATIONS)
     if "sound" in given:
-        body["sound"] = _one_of("sound", given["sound"], SOUNDS)
+        body["sound"] = check_choice("sound", given["sound"], SOUNDS)
         if model in KNOWN_MODELS and model not in SOUND_MODELS:
             raise KlingValidationError(
                 "sound", f"is not supported by {model}; models with generated audio: {', '.join(SOUND_MODELS)}"
@@ -232,8 +305,60 @@ def check_conn_id(value: Any) -> str:
 
 def task_video_urls(task: Mapping[str, Any]) -> list[str]:
     """Return the result video URLs of a task object (empty until it succeeds)."""
-    result = task.get("task_result") or {}
-    return [video["url"] for video in result.get("videos") or [] if isinstance(video, Mapping) and video.get("url")]
+    result = task.get("task_result")
+    videos = result.get("videos") if isinstance(result, Mapping) else None
+    if not isinstance(videos, list):
+        return []
+    return [video["url"] for video in videos if isinstance(video, Mapping) and isinstance(video.get("url"), str)]
+
+
+def task_status(task: Mapping[str, Any]) -> TaskStatus | None:
+    """The task's status from the closed set, or None for a status the contract does not know."""
+    try:
+        return TaskStatus(task.get("task_status"))
+    except ValueError:
+        return None
+
+
+def _task_id(value: Any, answer: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not TASK_ID_PATTERN.fullmatch(value):
+        raise KlingUnexpectedAnswerError(
+            f"The answer carries no usable task id (got {_shown(value)}): {_shown(answer)}"
+        )
+    return value
+
+
+def parse_task(data: Any, *, submitted: bool = False) -> dict[str, Any]:
+    """
+    Read Kling's task object out of an answer's ``data``, with a trusted ``task_id`` and ``task_status``.
+
+    Takes Kling's task object, the relay's own envelope (``{"task_id", "status": "SUCCESS", "data":
+    {<Kling's task>}}``) and the relay's OpenAI-style submit answer (``{"id": "task_..."}``). The
+    task id must be letters, digits, ``_`` and ``-`` (it goes into paths and file names); a status
+    outside :class:`TaskStatus` is left as given, for :func:`task_status` to call unknown.
+
+    :param data: the ``data`` of the answer (see :func:`parse_response`).
+    :param submitted: the answer is a submission's: without any status, the task is ``submitted``.
+    :raises KlingUnexpectedAnswerError: when the answer holds no task or no usable task id.
+    """
+    if not isinstance(data, Mapping):
+        raise KlingUnexpectedAnswerError(f"The answer carries no task: {_shown(data)}")
+    task = dict(data)
+    inner = task.get("data")
+    if "task_status" not in task and isinstance(inner, Mapping):
+        relay = task
+        task = {**inner, "task_id": inner.get("task_id") or relay.get("task_id") or relay.get("id")}
+        if "task_status" not in task and isinstance(relay.get("status"), str):
+            mapped = _RELAY_STATUSES.get(relay["status"])
+            task["task_status"] = mapped.value if mapped else relay["status"]
+        if relay.get("fail_reason") and not task.get("task_status_msg"):
+            task["task_status_msg"] = relay["fail_reason"]
+    task["task_id"] = _task_id(task.get("task_id") or task.get("id"), data)
+    if "task_status" not in task and submitted:
+        task["task_status"] = TaskStatus.SUBMITTED.value
+    return task
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -286,56 +411,135 @@ _KLING_CODES: dict[int, tuple[type[KlingError], str]] = {
 _REFUSED_CODES = frozenset({1302, 1303, 5001})
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
+#: CometAPI's gateway: its string ``code``s (``{"code": "...", "message": "...", "data": null}``) and the
+#: ``code`` or message of its own ``{"error": {...}}`` envelope, each with the error it means and what to do.
+#: ``fail_to_fetch_task`` is not here: it wraps Kling's own answer, which is read instead.
+GATEWAY_ERRORS: dict[str, tuple[type[KlingError], str]] = {
+    "task_not_exist": (KlingTaskNotFoundError, "no such task (CometAPI knows tasks by their task_id only)"),
+    "task_failed": (KlingInvalidRequestError, "Kling refused the task"),
+    "model_not_found": (
+        KlingAccountError,
+        "the model is not offered to this key: choose another model_name or enable the model for the key in CometAPI",
+    ),
+    "invalid_request": (KlingInvalidRequestError, "CometAPI refused the request as invalid"),
+}
+#: Phrases in a gateway message that stand for a code (its 503 for a model the key cannot use has none).
+_GATEWAY_PHRASES = {"no available channel": "model_not_found"}
+#: Words in a 429's text that mean the account is out of money, not over a rate: no retry helps.
+_BALANCE_WORDS = ("balance", "quota", "insufficient", "余额", "额度")
+
 
 def _is_transient_status(status: int) -> bool:
     return status in _TRANSIENT_STATUSES or status >= 500
 
 
-def parse_response(status: int, headers: Mapping[str, str], body: bytes, *, secret: str | None = None) -> Any:
+def _kling_error(
+    status: int, code: int, message: Any, request_id: Any, retry_after: float | None, secret: str | None
+) -> KlingError:
+    error_class, meaning = _KLING_CODES.get(code, (None, "unknown error"))
+    text = redact(f"Kling error: {message or meaning}", secret)
+    details: dict[str, Any] = {"status": status, "code": code, "request_id": request_id}
+    if error_class is KlingTransientError or (error_class is None and _is_transient_status(status)):
+        return KlingTransientError(text, retry_after=retry_after, ambiguous=code not in _REFUSED_CODES, **details)
+    return (error_class or KlingPermanentError)(text, **details)
+
+
+def _by_status(status: int, code: str | None, text: str, retry_after: float | None, *, structured: bool) -> KlingError:
+    """An error the gateway or a proxy gave without a code we know: classified by its HTTP status and words."""
+    details: dict[str, Any] = {"status": status, "code": code or None}
+    if status == 429 and any(word in text.lower() for word in _BALANCE_WORDS):
+        return KlingAccountError(f"{text} (the account's balance or quota is spent: top it up)", **details)
+    if _is_transient_status(status):
+        # A structured 429 was refused before any work; anything else may have been processed.
+        refused = structured and status == 429
+        return KlingTransientError(text, retry_after=retry_after, ambiguous=not refused, **details)
+    return (KlingAuthError if status in (401, 403) else KlingPermanentError)(text, **details)
+
+
+def _gateway_error(
+    status: int, code: str, message: Any, retry_after: float | None, secret: str | None, url: str | None
+) -> KlingError:
+    """Read one of CometAPI's own errors: a string ``code``, or the ``{"error": {...}}`` envelope."""
+    text = str(message or code or "")
+    if code == "fail_to_fetch_task":
+        # The relay passes Kling's non-200 answer on as a string: classify by what Kling said.
+        try:
+            inner = json.loads(text)
+        except ValueError:
+            inner = None
+        if isinstance(inner, dict):
+            return _from_payload(status, inner, retry_after, secret, url)
+    code = next((meant for phrase, meant in _GATEWAY_PHRASES.items() if phrase in text.lower()), code)
+    row = GATEWAY_ERRORS.get(code)
+    if row is not None:
+        error_class, advice = row
+        return error_class(redact(f"CometAPI error: {text}: {advice}", secret), status=status, code=code or None)
+    return _by_status(status, code, redact(f"CometAPI error: {text}", secret), retry_after, structured=True)
+
+
+def _from_payload(
+    status: int, payload: dict[str, Any], retry_after: float | None, secret: str | None, url: str | None
+) -> KlingError | None:
+    """The error a JSON answer carries, or None for a success."""
+    code = payload.get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        return _kling_error(status, code, payload.get("message"), payload.get("request_id"), retry_after, secret)
+    if isinstance(code, str) and code.lower() not in ("", "0", "success", "succeed"):
+        return _gateway_error(status, code, payload.get("message"), retry_after, secret, url)
+    error = payload.get("error")
+    if isinstance(error, dict):
+        error_code = error.get("code")
+        return _gateway_error(
+            status, error_code if isinstance(error_code, str) else "", error.get("message"), retry_after, secret, url
+        )
+    if not 200 <= status < 300:
+        text = redact(f"Error from Kling: {payload.get('message') or json.dumps(payload)[:200]}", secret)
+        return _by_status(status, None, text, retry_after, structured=True)
+    return None
+
+
+def parse_response(
+    status: int, headers: Mapping[str, str], body: bytes, *, secret: str | None = None, url: str | None = None
+) -> Any:
     """
     Turn one HTTP answer into the ``data`` it carries, or raise the matching :class:`KlingError`.
 
-    Classification follows Kling's ``code`` first (HTTP 429 is final for 1100-1102 and 1304,
-    transient for 1302-1303), then CometAPI's ``{"error": {...}}`` envelope and the HTTP status.
-    Messages show the status, the code, the service's message and request id, never ``secret``.
+    Classification follows Kling's numeric ``code`` first (HTTP 429 is final for 1100-1102 and 1304,
+    transient for 1302-1303), then CometAPI's string codes and ``{"error": {...}}`` envelope
+    (:data:`GATEWAY_ERRORS`; ``fail_to_fetch_task`` is read as the Kling answer it wraps), then the
+    HTTP status. A page that is not JSON on a 2xx or 3xx (the relay's web UI on a path it does not
+    route) is a configuration error; on a 5xx it is transient. Messages show the status, the code,
+    the service's message and request id, never ``secret``.
 
     :param status: the HTTP status code.
     :param headers: the response headers (``Retry-After`` is read from them).
     :param body: the raw response body.
     :param secret: the API key, to be scrubbed from any text copied into an error.
+    :param url: the URL asked, named in a configuration error.
     """
     retry_after = parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
     try:
         payload = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
-        message = f"Unreadable answer from Kling: {_excerpt(body, secret)!r}"
-        if 200 <= status < 300 or _is_transient_status(status):
+        message = f"Unreadable answer from Kling (HTTP {status}): {_excerpt(body, secret)!r}"
+        looks_like_json = body.lstrip()[:1] in (b"{", b"[")
+        if (status < 400 and body.strip() and not looks_like_json) or status in (404, 405):
+            raise KlingConfigurationError(
+                f"{message}. This is not the Kling API: check the connection's host (asked {url or 'the API'})",
+                status=status,
+            )
+        if status < 300 or _is_transient_status(status):
             raise KlingTransientError(message, status=status, retry_after=retry_after, ambiguous=status != 429)
         raise KlingPermanentError(message, status=status)
-
-    request_id = payload.get("request_id")
-    code = payload.get("code")
-    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
-        error_class, meaning = _KLING_CODES.get(code, (None, "unknown error"))
-        message = redact(f"Kling error: {payload.get('message') or meaning}", secret)
-        details = {"status": status, "code": code, "request_id": request_id}
-        if error_class is KlingTransientError or (error_class is None and _is_transient_status(status)):
-            raise KlingTransientError(message, retry_after=retry_after, ambiguous=code not in _REFUSED_CODES, **details)
-        raise (error_class or KlingPermanentError)(message, **details)
-
-    error = payload.get("error")
-    if isinstance(error, dict) or not 200 <= status < 300:
-        error = error if isinstance(error, dict) else {}
-        message = redact(f"CometAPI error: {error.get('message') or _excerpt(body, secret)}", secret)
-        details = {"status": status, "code": error.get("code") or None}
-        if _is_transient_status(status):
-            raise KlingTransientError(message, retry_after=retry_after, ambiguous=status != 429, **details)
-        raise (KlingAuthError if status in (401, 403) else KlingPermanentError)(message, **details)
-
-    if "data" not in payload:
-        raise KlingTransientError(
-            f"Answer from Kling has no data: {_excerpt(body, secret)!r}", status=status, ambiguous=True
-        )
-    return payload["data"]
+    error = _from_payload(status, payload, retry_after, secret, url)
+    if error is not None:
+        raise error
+    if "data" in payload:
+        return payload["data"]
+    if "task_id" in payload or "id" in payload:
+        return payload  # the relay's OpenAI-style task object, not wrapped
+    raise KlingTransientError(
+        f"Answer from Kling has no data: {_excerpt(body, secret)!r}", status=status, ambiguous=True
+    )

@@ -100,7 +100,35 @@ class KlingContentPolicyError(KlingPermanentError):
 
 
 class KlingTaskNotFoundError(KlingPermanentError):
-    """No Kling task has this id (1203)."""
+    """No Kling task has this id (Kling's 1203, CometAPI's ``task_not_exist``)."""
+
+
+class KlingConfigurationError(KlingPermanentError):
+    """The connection points somewhere that is not the Kling API (an HTML page where JSON was due), or
+    asks for something its backend cannot do."""
+
+
+class KlingUnexpectedAnswerError(KlingError):
+    """
+    The service answered in a shape the contract does not allow (no task id, a success without a video).
+
+    Retryable: a later try reads the task again by its recorded id, and submits nothing new.
+    """
+
+
+class KlingSubmissionUnknownError(KlingPermanentError):
+    """
+    A submission may have created a task, but its answer was lost and the backend cannot be asked.
+
+    Raised under the ``fail`` policy for unknown submissions (see the operator's ``on_unknown_submission``):
+    no retry is spent, since submitting again could pay for a second generation.
+
+    :param external_task_id: the id the lost submission carried, to look for in the service's console.
+    """
+
+    def __init__(self, message: str, *, external_task_id: str | None = None) -> None:
+        self.external_task_id = external_task_id
+        super().__init__(message)
 
 
 class KlingTaskFailedError(KlingError):

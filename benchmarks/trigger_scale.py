@@ -67,10 +67,13 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
 
     from airflow_provider_kling.contract import (
         ACTIVE_STATUSES,
-        TEXT2VIDEO_PATH,
+        COMETAPI,
+        TEXT2VIDEO_ROUTE,
         build_text2video_request,
         parse_response,
     )
+
+    text2video_path = COMETAPI.path(TEXT2VIDEO_ROUTE)
     from airflow_provider_kling.hooks.kling import KlingAsyncHook
     from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
@@ -91,7 +94,7 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
                 headers = {"Authorization": f"Bearer {conn.password}"}
                 try:
                     async with httpx.AsyncClient(headers=headers, timeout=60) as client:
-                        answer = await client.get(f"{conn.host}{TEXT2VIDEO_PATH}/{self.kling_task_id}")
+                        answer = await client.get(f"{conn.host}{text2video_path}/{self.kling_task_id}")
                 except httpx.HTTPError as error:  # as a trigger would: the task fails
                     yield TriggerEvent({"status": "error", "message": repr(error)})
                     return
@@ -148,7 +151,7 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
             async def create(number: int) -> str:
                 body = build_text2video_request({"prompt": f"scale test {number}"})
                 async with limit:
-                    answer = await client.post(f"{url}{TEXT2VIDEO_PATH}", json=body)
+                    answer = await client.post(f"{url}{text2video_path}", json=body)
                 return parse_response(answer.status_code, answer.headers, answer.content)["task_id"]
 
             return await asyncio.gather(*(create(number) for number in range(count)))

@@ -41,11 +41,27 @@ from airflow_provider_kling.sandbox import KlingSandbox  # noqa: E402
 
 #: A key that is easy to grep for: it must never show up in logs, errors or XCom.
 SECRET_KEY = "sk-kling-TEST-SECRET-0123456789abcdef"
+#: Kling's own API: the access key (the JWT's issuer) that goes beside the secret key.
+ACCESS_KEY = "ak-kling-TEST-ACCESS-0123456789"
+#: The sandbox's profiles: CometAPI's gateway and Kling's own API.
+PROFILES = ("cometapi", "kling")
 
 
-def connection_json(url: str, key: str = SECRET_KEY, **extra: object) -> str:
-    """The JSON form of a ``kling`` connection, as in ``AIRFLOW_CONN_KLING_DEFAULT``."""
-    return json.dumps({"conn_type": "kling", "host": url, "password": key, "extra": {"retry_delay": 0.01, **extra}})
+def connection_json(target: KlingSandbox | str, key: str = SECRET_KEY, **extra: object) -> str:
+    """
+    The JSON form of a ``kling`` connection, as in ``AIRFLOW_CONN_KLING_DEFAULT``, for a sandbox (its
+    profile picks the backend and the credentials) or a bare URL (CometAPI's backend).
+    """
+    conn: dict[str, object] = {"conn_type": "kling", "password": key}
+    extra = {"retry_delay": 0.01, **extra}
+    if isinstance(target, KlingSandbox):
+        conn["host"] = target.url
+        if target.profile == "kling":
+            conn["login"] = ACCESS_KEY
+            extra["backend"] = "kling"
+    else:
+        conn["host"] = target
+    return json.dumps({**conn, "extra": extra})
 
 
 @pytest.fixture(scope="session")
@@ -58,19 +74,47 @@ def airflow_db() -> Path:
 
 
 @pytest.fixture(scope="session")
-def session_sandbox() -> Iterator[KlingSandbox]:
-    with KlingSandbox(api_key=SECRET_KEY, render_seconds=0.6) as sandbox:
-        yield sandbox
+def servers() -> Iterator[dict[str, KlingSandbox]]:
+    """One sandbox server per profile, started when first asked for, stopped at the end of the session."""
+    started: dict[str, KlingSandbox] = {}
+
+    class Servers(dict):
+        def __missing__(self, profile: str) -> KlingSandbox:
+            server = started[profile] = KlingSandbox(
+                api_key=SECRET_KEY, access_key=ACCESS_KEY, render_seconds=0.6, profile=profile
+            ).start()
+            self[profile] = server
+            return server
+
+    yield Servers()
+    for server in started.values():
+        server.stop()
+
+
+def _ready(server: KlingSandbox, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
+    """The sandbox, emptied and reset to its defaults, with ``kling_default`` pointing at it."""
+    server.reset()
+    server.render_seconds = 0.6
+    server.video_bytes = 0
+    server.chaos_rate = 0.0
+    server.latency = 0.0
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(server))
+    return server
+
+
+@pytest.fixture(params=PROFILES)
+def sandbox(request: pytest.FixtureRequest, servers, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
+    """The sandbox in each profile in turn (for tests whose outcome can depend on the service)."""
+    return _ready(servers[request.param], monkeypatch)
 
 
 @pytest.fixture
-def sandbox(session_sandbox: KlingSandbox, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
-    """The sandbox, emptied, with ``kling_default`` pointing at it."""
-    session_sandbox.reset()
-    session_sandbox.render_seconds = 0.6
-    session_sandbox.lookup_by_external_id = True
-    session_sandbox.video_bytes = 0
-    session_sandbox.chaos_rate = 0.0
-    session_sandbox.latency = 0.0
-    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(session_sandbox.url))
-    return session_sandbox
+def cometapi_sandbox(servers, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
+    """The sandbox as CometAPI's gateway only (for what does not depend on the service, or only CometAPI does)."""
+    return _ready(servers["cometapi"], monkeypatch)
+
+
+@pytest.fixture
+def kling_sandbox(servers, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
+    """The sandbox as Kling's own API only."""
+    return _ready(servers["kling"], monkeypatch)

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from test_hook import INVALID_FIELDS
 
-from airflow_provider_kling.exceptions import KlingPermanentError, KlingValidationError
+from airflow_provider_kling.exceptions import KlingPermanentError, KlingTaskNotFoundError, KlingValidationError
 from airflow_provider_kling.hooks.kling import KlingAsyncHook, KlingHook
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
@@ -42,6 +42,8 @@ OPERATOR_PARSE_TIME = [
     ("poll_interval", "10", "allowed: a number of seconds above 0"),
     ("poll_interval", True, "allowed: a number of seconds above 0"),
     ("poll_interval", float("nan"), "allowed: a number of seconds above 0"),
+    ("on_unknown_submission", "retry", "allowed: resubmit, fail"),
+    ("on_unknown_submission", None, "allowed: resubmit, fail"),
     ("timeout", 0, "allowed: a number of seconds above 0"),
     ("timeout", "1h", "allowed: a number of seconds above 0"),
     ("timeout", timedelta(0), "allowed: a number of seconds above 0"),
@@ -74,7 +76,7 @@ def _assert_names(error: KlingValidationError, argument: str, text: str) -> None
 
 
 @pytest.mark.parametrize(("argument", "value", "text"), OPERATOR_RUN_TIME)
-def test_operator_bad_value_fails_the_run_before_any_request(sandbox, argument, value, text):
+def test_operator_bad_value_fails_the_run_before_any_request(cometapi_sandbox, argument, value, text):
     fields = {"prompt": "a cat", argument: value}
     operator = KlingText2VideoOperator(task_id="generate", **fields)
     if argument == "duration" and "{{" in str(value):
@@ -82,32 +84,32 @@ def test_operator_bad_value_fails_the_run_before_any_request(sandbox, argument, 
     with pytest.raises(KlingValidationError) as raised:
         operator.execute(context={})
     _assert_names(raised.value, argument, text)
-    assert sandbox.requests == []
+    assert cometapi_sandbox.requests == []
 
 
 @pytest.mark.parametrize(("argument", "value", "text"), OPERATOR_PARSE_TIME)
-def test_operator_bad_value_fails_when_the_dag_is_parsed(sandbox, argument, value, text):
+def test_operator_bad_value_fails_when_the_dag_is_parsed(cometapi_sandbox, argument, value, text):
     with pytest.raises(KlingValidationError) as raised:
         KlingText2VideoOperator(task_id="generate", prompt="a cat", **{argument: value})
     _assert_names(raised.value, argument, text)
-    assert sandbox.requests == []
+    assert cometapi_sandbox.requests == []
 
 
 @pytest.mark.parametrize(("argument", "value", "text"), SENSOR_RUN_TIME)
-def test_sensor_bad_value_fails_the_run_before_any_request(sandbox, argument, value, text):
+def test_sensor_bad_value_fails_the_run_before_any_request(cometapi_sandbox, argument, value, text):
     sensor = KlingTaskSensor(task_id="wait", **{argument: value})
     with pytest.raises(KlingValidationError) as raised:
         sensor.execute(context={})
     _assert_names(raised.value, argument, text)
-    assert sandbox.requests == []
+    assert cometapi_sandbox.requests == []
 
 
 @pytest.mark.parametrize(("argument", "value", "error_class", "text"), SENSOR_PARSE_TIME)
-def test_sensor_bad_value_fails_when_the_dag_is_parsed(sandbox, argument, value, error_class, text):
+def test_sensor_bad_value_fails_when_the_dag_is_parsed(cometapi_sandbox, argument, value, error_class, text):
     with pytest.raises(error_class, match=argument) as raised:
         KlingTaskSensor(task_id="wait", kling_task_id="123", **{argument: value})
     assert text in str(raised.value)
-    assert sandbox.requests == []
+    assert cometapi_sandbox.requests == []
 
 
 def test_every_argument_is_in_a_table():
@@ -120,15 +122,16 @@ def test_every_argument_is_in_a_table():
     assert sensor_arguments <= {row[0] for row in SENSOR_RUN_TIME + SENSOR_PARSE_TIME}
 
 
-def test_a_missing_connection_fails_the_run_naming_it(sandbox):
+def test_a_missing_connection_fails_the_run_naming_it(cometapi_sandbox):
     operator = KlingText2VideoOperator(task_id="generate", prompt="a cat", kling_conn_id="kling_nowhere")
     with pytest.raises(Exception, match="kling_nowhere"):
         operator.execute(context={})
-    assert sandbox.requests == []
+    assert cometapi_sandbox.requests == []
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
-def test_a_key_kept_in_the_extras_works_and_is_masked(sandbox, monkeypatch, asynchronous):
+def test_a_key_kept_in_the_extras_works_and_is_masked(cometapi_sandbox, monkeypatch, asynchronous):
+    sandbox = cometapi_sandbox
     from airflow.sdk.log import redact
 
     key = f"sk-kling-EXTRAS-ONLY-{'async' if asynchronous else 'sync'}-0123456789"
@@ -143,12 +146,14 @@ def test_a_key_kept_in_the_extras_works_and_is_masked(sandbox, monkeypatch, asyn
         async def ask() -> None:
             hook = KlingAsyncHook()
             try:
-                assert await hook.find_task("nothing-by-this-id") is None
+                with pytest.raises(KlingTaskNotFoundError):
+                    await hook.get_task("nothing-by-this-id")
             finally:
                 await hook.close()
 
         asyncio.run(ask())
     else:
-        assert KlingHook().find_task("nothing-by-this-id") is None
+        with pytest.raises(KlingTaskNotFoundError):
+            KlingHook().get_task("nothing-by-this-id")
     assert sandbox.requests, "the key from the extras was not accepted"
     assert redact(f"key {key}") == "key ***"

@@ -13,7 +13,7 @@ from airflow_provider_kling.sandbox.server import FAIL_MESSAGE
 
 
 def test_a_hundred_generations_under_faults_pay_once_each_and_lose_nothing(dagbag, sandbox, monkeypatch, capfd):  # noqa: F811
-    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox.url, timeout=0.3))
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox, timeout=0.3))
     sandbox.render_seconds = 0.3
     sandbox.chaos_rate = 0.33
     sandbox._chaos.seed(int(os.environ.get("KLING_CHAOS_SEED", "20261124")))

@@ -1,21 +1,25 @@
-"""KlingHook and KlingAsyncHook against the sandbox over loopback: wire shape, validation, errors, retries."""
+"""KlingHook and KlingAsyncHook against the sandbox over loopback, in both profiles: wire shape, validation,
+errors (Kling's and CometAPI's gateway's, fed as the exact bodies the evidence shows), retries, lost answers."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
 import pytest
-from conftest import SECRET_KEY, connection_json
+from conftest import ACCESS_KEY, SECRET_KEY, connection_json
 
 from airflow_provider_kling.exceptions import (
     KlingAccountError,
     KlingAuthError,
+    KlingConfigurationError,
     KlingContentPolicyError,
     KlingError,
     KlingInvalidRequestError,
     KlingPermanentError,
+    KlingSubmissionUnknownError,
     KlingTaskNotFoundError,
     KlingTransientError,
     KlingValidationError,
@@ -62,9 +66,9 @@ def test_each_valid_field_reaches_the_wire_as_the_contract_says(sandbox, name, v
     assert task["task_id"].isdigit()
 
 
-def test_only_the_fields_given_are_sent(sandbox):
+def test_only_the_fields_given_are_sent(cometapi_sandbox):
     KlingHook().create_text2video("a cat", negative_prompt=None, mode=None)
-    assert sandbox.submissions == [{"prompt": "a cat"}]
+    assert cometapi_sandbox.submissions == [{"prompt": "a cat"}]
 
 
 INVALID_FIELDS = [
@@ -108,7 +112,7 @@ INVALID_FIELDS = [
 
 
 @pytest.mark.parametrize(("name", "value", "allowed"), INVALID_FIELDS)
-def test_each_invalid_value_is_refused_before_any_request(sandbox, name, value, allowed):
+def test_each_invalid_value_is_refused_before_any_request(cometapi_sandbox, name, value, allowed):
     fields = {"prompt": "a cat", name: value}
     with pytest.raises(KlingValidationError) as raised:
         KlingHook().create_text2video(**fields)
@@ -116,7 +120,7 @@ def test_each_invalid_value_is_refused_before_any_request(sandbox, name, value, 
     assert name in str(raised.value)
     assert allowed in str(raised.value)
     assert isinstance(raised.value, KlingPermanentError)
-    assert sandbox.requests == []
+    assert cometapi_sandbox.requests == []
 
 
 @pytest.mark.parametrize(
@@ -128,18 +132,20 @@ def test_each_invalid_value_is_refused_before_any_request(sandbox, name, value, 
         ("kling-v2-5-turbo", {"sound": "off"}, "sound"),
     ],
 )
-def test_model_gating_is_checked_before_any_request(sandbox, model, fields, field):
+def test_model_gating_is_checked_before_any_request(cometapi_sandbox, model, fields, field):
     with pytest.raises(KlingValidationError, match=f"not supported by {model}") as raised:
         KlingHook().create_text2video("a cat", model_name=model, **fields)
     assert raised.value.field == field
-    assert sandbox.requests == []
+    assert cometapi_sandbox.requests == []
 
 
-def test_a_new_model_can_be_allowed_through_the_connection(sandbox, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox.url, extra_models="kling-v9, kling-v10"))
+def test_a_new_model_can_be_allowed_through_the_connection(cometapi_sandbox, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KLING_DEFAULT", connection_json(cometapi_sandbox, extra_models="kling-v9, kling-v10")
+    )
     hook = KlingHook()
     assert hook.validate_text2video("a cat", model_name="kling-v9") == {"prompt": "a cat", "model_name": "kling-v9"}
-    assert sandbox.requests == []
+    assert cometapi_sandbox.requests == []
 
 
 ERROR_TABLE = [
@@ -167,6 +173,7 @@ ERROR_TABLE = [
 
 @pytest.mark.parametrize(("status", "code", "error_class", "retried"), ERROR_TABLE)
 def test_each_kling_error_code_maps_to_its_exception_and_retry_behaviour(sandbox, status, code, error_class, retried):
+    # On the cometapi profile the relay passes Kling's answer on inside {"code": "fail_to_fetch_task", "message": ...}.
     sandbox.inject(Fault(status=status, code=code, message=f"boom {code}", count=10))
     hook = KlingHook(retry_limit=2, retry_delay=0)
     with pytest.raises(error_class) as raised:
@@ -181,26 +188,150 @@ def test_each_kling_error_code_maps_to_its_exception_and_retry_behaviour(sandbox
     assert isinstance(error, KlingPermanentError) is not retried
 
 
-@pytest.mark.parametrize(
-    ("fault", "error_class", "retried"),
-    [
-        (Fault(status=401, code=None, message="invalid token (request id: x)"), KlingAuthError, False),
-        (Fault(status=403, code=None, message="forbidden"), KlingAuthError, False),
-        (Fault(status=400, code=None, message="bad"), KlingPermanentError, False),
-        (Fault(status=429, code=None, message="slow down"), KlingTransientError, True),
-        (Fault(status=524, code=None, message="origin timeout"), KlingTransientError, True),
-        (Fault(status=502, body="<html><body>502 Bad Gateway</body></html>"), KlingTransientError, True),
-        (Fault(status=200, body="{not json"), KlingTransientError, True),
-        (Fault(status=404, body="Not Found"), KlingPermanentError, False),
-    ],
-)
-def test_cometapi_envelope_and_unparseable_answers(sandbox, fault, error_class, retried):
-    fault.count = 10
-    sandbox.inject(fault)
-    with pytest.raises(error_class) as raised:
+def _kling_json(code: int, message: str) -> str:
+    return json.dumps({"code": code, "message": message, "request_id": "req-1"})
+
+
+def _wrapped(code: int, message: str) -> str:
+    """Kling's error as CometAPI's relay passes it on: its raw JSON body as a string in ``message``."""
+    return json.dumps({"code": "fail_to_fetch_task", "message": _kling_json(code, message), "data": None})
+
+
+def _relay(code: str, message: str) -> str:
+    return json.dumps({"error": {"code": code, "message": message, "type": "comet_api_error"}})
+
+
+HTML_PAGE = "<!doctype html><html><head><title>CometAPI</title></head><body><div id='root'></div></body></html>"
+
+#: CometAPI's gateway answers, each with the exact body shown in ../shared/kling-api.md ("CometAPI's gateway"):
+#: (status, body, error class, whether the hook retried it, text the error must contain).
+GATEWAY_TABLE = [
+    pytest.param(
+        400,
+        '{"code": "task_not_exist", "message": "task_not_exist", "data": null}',
+        KlingTaskNotFoundError,
+        False,
+        "task_id only",
+        id="task_not_exist",
+    ),
+    pytest.param(
+        400, _wrapped(1301, "content safety"), KlingContentPolicyError, False, "content safety", id="wrapped-1301"
+    ),
+    pytest.param(429, _wrapped(1102, "pack depleted"), KlingAccountError, False, "pack depleted", id="wrapped-1102"),
+    pytest.param(429, _wrapped(1303, "too many"), KlingTransientError, True, "too many", id="wrapped-1303"),
+    pytest.param(500, _wrapped(5000, "kling broke"), KlingTransientError, True, "kling broke", id="wrapped-5000"),
+    pytest.param(
+        502,
+        json.dumps({"code": "fail_to_fetch_task", "message": "upstream said no", "data": None}),
+        KlingTransientError,
+        True,
+        "upstream said no",
+        id="wrapped-text-5xx",
+    ),
+    pytest.param(
+        400,
+        json.dumps({"code": "task_failed", "message": "prompt refused upstream", "data": None}),
+        KlingInvalidRequestError,
+        False,
+        "prompt refused upstream",
+        id="task_failed",
+    ),
+    pytest.param(
+        401, _relay("", "invalid token (request id: abc)"), KlingAuthError, False, "invalid token", id="invalid-token"
+    ),
+    pytest.param(
+        503,
+        _relay("model_not_found", "no available channel for group default and model kling-v3 (request id: abc)"),
+        KlingAccountError,
+        False,
+        "choose another model_name",
+        id="model_not_found",
+    ),
+    pytest.param(
+        503,
+        _relay("", "no available channel for group default and model kling-v3 (request id: abc)"),
+        KlingAccountError,
+        False,
+        "choose another model_name",
+        id="no-available-channel",
+    ),
+    pytest.param(
+        500, _relay("invalid_request", "bad field"), KlingInvalidRequestError, False, "bad field", id="invalid_request"
+    ),
+    pytest.param(200, HTML_PAGE, KlingConfigurationError, False, "check the connection's host", id="html-200"),
+    pytest.param(301, HTML_PAGE, KlingConfigurationError, False, "not the Kling API", id="html-301"),
+    pytest.param(404, "Not Found", KlingConfigurationError, False, "not the Kling API", id="text-404"),
+    pytest.param(502, "<html><body>502 Bad Gateway</body></html>", KlingTransientError, True, "502", id="html-502"),
+    pytest.param(524, "<html>origin timed out</html>", KlingTransientError, True, "524", id="html-524"),
+    pytest.param(200, '{"code": 0, "data": ', KlingTransientError, True, "Unreadable", id="truncated-json"),
+    pytest.param(
+        429,
+        _relay("", "upstream overloaded, retry later"),
+        KlingTransientError,
+        True,
+        "upstream overloaded",
+        id="429-overloaded",
+    ),
+    pytest.param(
+        429,
+        _relay("insufficient_user_quota", "user quota is not enough"),
+        KlingAccountError,
+        False,
+        "balance or quota",
+        id="429-quota",
+    ),
+    pytest.param(403, _relay("", "forbidden"), KlingAuthError, False, "forbidden", id="403"),
+    pytest.param(400, _relay("", "bad"), KlingPermanentError, False, "bad", id="400"),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "error_class", "retried", "text"), GATEWAY_TABLE)
+def test_each_gateway_answer_maps_to_its_exception_and_retry_behaviour(
+    cometapi_sandbox, status, body, error_class, retried, text
+):
+    cometapi_sandbox.inject(Fault(status=status, body=body, count=10))
+    with pytest.raises(KlingError) as raised:
         KlingHook(retry_limit=1, retry_delay=0).get_task("1")
-    assert f"HTTP={fault.status}" in str(raised.value)
-    assert len(sandbox.requests) == (2 if retried else 1)
+    assert type(raised.value) is error_class
+    assert text in str(raised.value) and f"HTTP={status}" in str(raised.value)
+    assert raised.value.retryable is (error_class in (KlingTransientError,))
+    assert len(cometapi_sandbox.requests) == (2 if retried else 1)
+
+
+def test_an_html_page_names_the_base_url_and_path_and_is_not_retried(cometapi_sandbox, monkeypatch):
+    # A base URL with a wrong path: the relay's web UI answers every path it does not route with HTTP 200 HTML.
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(f"{cometapi_sandbox.url}/api", SECRET_KEY))
+    with pytest.raises(KlingConfigurationError) as raised:
+        KlingHook(retry_limit=3, retry_delay=0).create_text2video("a cat")
+    assert f"{cometapi_sandbox.url}/api/kling/v1/videos/text2video" in str(raised.value)
+    assert cometapi_sandbox.stats()["requests"] == {"POST": 1}
+    assert cometapi_sandbox.tasks == {}
+
+
+def test_the_relays_own_task_envelope_reads_as_klings(cometapi_sandbox):
+    kling_task = {
+        "task_id": "880001",
+        "task_status": "succeed",
+        "task_result": {"videos": [{"id": "v", "url": "https://cdn.example/v.mp4", "duration": "5"}]},
+    }
+    relay = {
+        "code": "success",
+        "data": {"task_id": "task_abc", "status": "SUCCESS", "progress": "100%", "fail_reason": "", "data": kling_task},
+    }
+    cometapi_sandbox.inject(Fault(status=200, body=json.dumps(relay)))
+    task = KlingHook().get_task("task_abc")
+    assert task["task_id"] == "880001" and task["task_status"] == "succeed"
+    assert task["task_result"]["videos"][0]["url"] == "https://cdn.example/v.mp4"
+    running = {"code": "success", "data": {"task_id": "task_abc", "status": "IN_PROGRESS", "data": {}}}
+    cometapi_sandbox.inject(Fault(status=200, body=json.dumps(running)))
+    assert KlingHook().get_task("task_abc")["task_status"] == "processing"
+
+
+def test_the_relays_openai_style_submit_answer_gives_its_task_id(cometapi_sandbox):
+    answer = {"id": "task_Xy12", "task_id": "task_Xy12", "object": "video", "model": "kling-v3", "created_at": 1}
+    cometapi_sandbox.inject(Fault(status=200, body=json.dumps(answer), method="POST"))
+    task = KlingHook().create_text2video("a cat")
+    assert task["task_id"] == "task_Xy12" and task["task_status"] == "submitted"
 
 
 def test_transient_errors_are_retried_until_success(sandbox):
@@ -229,48 +360,83 @@ def test_retry_budget_is_bounded(sandbox):
     assert len(sandbox.requests) == 4
 
 
-def test_a_connection_refused_is_transient_and_retried(sandbox, monkeypatch):
+def test_a_connection_refused_is_transient_and_retried(cometapi_sandbox, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json("http://127.0.0.1:9"))
     with pytest.raises(KlingTransientError, match=r"Could not get an answer from Kling at http://127\.0\.0\.1:9"):
         KlingHook(retry_limit=1, retry_delay=0).get_task("1")
 
 
-def test_a_slow_answer_times_out_as_transient(sandbox, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox.url, timeout=0.2))
+# A submission whose answer is lost: (profile, policy, external_task_id) -> (outcome, tasks created, POSTs sent).
+# Kling's own API is asked by external_task_id; CometAPI cannot be, so the policy decides.
+LOST_ANSWER_TABLE = [
+    ("kling", "resubmit", "lost-1", "found", 1, 1),
+    ("kling", "fail", "lost-1", "found", 1, 1),
+    ("kling", "fail", None, "unknown", 1, 1),
+    ("kling", "resubmit", None, "created", 2, 2),
+    ("cometapi", "resubmit", "lost-1", "created", 2, 2),
+    ("cometapi", "resubmit", None, "created", 2, 2),
+    ("cometapi", "fail", "lost-1", "unknown", 1, 1),
+]
+
+
+@pytest.mark.parametrize(("profile", "policy", "external_id", "outcome", "tasks", "posts"), LOST_ANSWER_TABLE)
+def test_a_lost_submit_answer_follows_the_backend_and_the_policy(
+    servers, monkeypatch, profile, policy, external_id, outcome, tasks, posts
+):
+    from conftest import _ready
+
+    sandbox = _ready(servers[profile], monkeypatch)
+    sandbox.inject(Fault(drop=True, method="POST"))
+    hook = KlingHook(retry_limit=2, retry_delay=0)
+    fields = {"external_task_id": external_id} if external_id else {}
+    if outcome == "unknown":
+        with pytest.raises(KlingSubmissionUnknownError, match="may have created a task") as raised:
+            hook.create_text2video("a cat", on_unknown_submission=policy, **fields)
+        assert raised.value.retryable is False
+    else:
+        task = hook.create_text2video("a cat", on_unknown_submission=policy, **fields)
+        assert task["task_id"] in sandbox.tasks
+        if outcome == "found":
+            assert task["task_id"] == next(iter(sandbox.tasks))
+    assert len(sandbox.tasks) == tasks
+    assert sandbox.stats()["requests"].get("POST") == posts
+
+
+def test_a_resubmission_refused_after_a_lost_answer_fails_without_paying_again(cometapi_sandbox):
+    # Where Kling refuses the duplicate external_task_id (one upstream account), the relay wraps its 1201.
+    cometapi_sandbox.inject(
+        Fault(drop=True, method="POST"), Fault(status=400, code=1201, message="external_task_id exists", method="POST")
+    )
+    with pytest.raises(KlingSubmissionUnknownError, match="refused") as raised:
+        KlingHook(retry_limit=3, retry_delay=0).create_text2video("a cat", external_task_id="dup-1")
+    assert raised.value.external_task_id == "dup-1"
+    assert cometapi_sandbox.stats()["requests"] == {"POST": 2}
+
+
+@pytest.mark.parametrize(("profile", "tasks"), [("kling", 1), ("cometapi", 2)])
+def test_a_slow_answer_times_out_and_the_submission_is_resolved_by_backend(servers, monkeypatch, profile, tasks):
+    from conftest import _ready
+
+    sandbox = _ready(servers[profile], monkeypatch)
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox, timeout=0.2))
     sandbox.inject(Fault(status=0, delay=0.5))
     task = KlingHook(retry_limit=1, retry_delay=0).create_text2video("a cat", external_task_id="slow-1")
     assert task["task_info"] == {"external_task_id": "slow-1"}
     assert sandbox.stats()["faults_served"] == {"delay": 1}
-    time.sleep(0.5)  # the slow first submission lands late and is refused: its external_task_id is taken
-    assert len(sandbox.tasks) == 1
+    time.sleep(0.5)  # the slow first submission lands late: Kling refuses its taken id, CometAPI creates a second
+    assert len(sandbox.tasks) == tasks
     assert len(sandbox.submissions) == 2
-
-
-def test_a_lost_submit_answer_is_found_by_external_id_not_sent_again(sandbox):
-    sandbox.inject(Fault(drop=True, method="POST"))
-    task = KlingHook(retry_limit=2, retry_delay=0).create_text2video("a cat", external_task_id="lost-1")
-    assert len(sandbox.tasks) == 1
-    assert len(sandbox.submissions) == 1
-    assert task["task_id"] == next(iter(sandbox.tasks))
-
-
-def test_a_lost_submit_answer_without_external_id_is_not_sent_again(sandbox):
-    sandbox.inject(Fault(drop=True, method="POST"))
-    with pytest.raises(KlingError, match="outcome is unknown") as raised:
-        KlingHook(retry_limit=2, retry_delay=0).create_text2video("a cat")
-    assert not isinstance(raised.value, KlingTransientError)
-    assert len(sandbox.submissions) == 1
 
 
 def test_a_refused_submission_is_sent_again(sandbox):
     sandbox.inject(Fault(status=429, code=1303, method="POST"))
-    KlingHook(retry_limit=2, retry_delay=0).create_text2video("a cat")
+    KlingHook(retry_limit=2, retry_delay=0).create_text2video("a cat", on_unknown_submission="fail")
     assert sandbox.stats()["requests"] == {"POST": 2}
     assert sandbox.stats()["faults_served"] == {"429/1303": 1}
     assert len(sandbox.tasks) == 1
 
 
-def test_find_task_by_external_id_and_list(sandbox):
+def test_find_task_by_external_id_and_list_on_klings_own_api(kling_sandbox):
     hook = KlingHook()
     first = hook.create_text2video("one", external_task_id="ext-a")
     second = hook.create_text2video("two")
@@ -280,6 +446,30 @@ def test_find_task_by_external_id_and_list(sandbox):
     assert [task["task_id"] for task in hook.list_tasks()] == [second["task_id"], first["task_id"]]
     with pytest.raises(KlingValidationError, match="page_size"):
         hook.list_tasks(page_size=501)
+
+
+def test_cometapi_is_never_asked_for_a_lookup_it_does_not_serve(cometapi_sandbox):
+    hook = KlingHook()
+    with pytest.raises(KlingConfigurationError, match="cannot look tasks up by external_task_id"):
+        hook.find_task("ext-a")
+    with pytest.raises(KlingConfigurationError, match="no route that lists tasks"):
+        hook.list_tasks()
+    assert cometapi_sandbox.requests == []
+
+
+def test_the_gateway_answers_unrouted_paths_with_html_and_unknown_ids_with_task_not_exist(cometapi_sandbox):
+    import requests
+
+    url = f"{cometapi_sandbox.url}/kling/v1/videos/text2video"
+    headers = {"Authorization": f"Bearer {SECRET_KEY}"}
+    for unrouted in (f"{url}?external_task_id=x", f"{url}?pageNum=1", f"{cometapi_sandbox.url}/v1/videos/text2video/1"):
+        answer = requests.get(unrouted, headers=headers, timeout=5)
+        assert answer.status_code == 200 and answer.text.startswith("<!doctype html>"), unrouted
+    answer = requests.get(f"{url}/123", headers=headers, timeout=5)
+    assert (answer.status_code, answer.json()) == (
+        400,
+        {"code": "task_not_exist", "message": "task_not_exist", "data": None},
+    )
 
 
 def test_tasks_move_to_succeed_with_a_playable_video(sandbox):
@@ -307,40 +497,81 @@ def test_a_failed_task_says_why(sandbox):
     assert failed["task_result"] == {}
 
 
-def test_the_connection_test_tells_a_wrong_key_from_an_unreachable_host(sandbox, monkeypatch):
-    assert KlingHook().test_connection()[0] is True
-    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox.url, key="sk-wrong"))
+def test_the_connection_test_tells_a_good_key_from_a_bad_one_and_from_none(sandbox, monkeypatch):
+    ok, message = KlingHook().test_connection()
+    assert ok and "accepted" in message and sandbox.profile in message
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox, key="sk-wrong"))
     ok, message = KlingHook().test_connection()
     assert not ok and "refused" in message and "sk-wrong" not in message
+    conn = json.loads(connection_json(sandbox))
+    del conn["password"]
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", json.dumps(conn))
+    ok, message = KlingHook().test_connection()
+    assert not ok and "no API key set" in message and "refused" not in message
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json("http://127.0.0.1:9"))
     ok, message = KlingHook(retry_limit=0).test_connection()
     assert not ok and "could not be reached" in message
 
 
+def test_the_connection_test_says_when_the_host_is_not_the_kling_api(cometapi_sandbox, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(f"{cometapi_sandbox.url}/console"))
+    ok, message = KlingHook().test_connection()
+    assert not ok and "not the Kling API: check the connection's host" in message
+
+
 @pytest.mark.parametrize(
     ("conn", "error_class", "text"),
     [
-        ({"conn_type": "kling", "host": "http://127.0.0.1:9"}, KlingAuthError, "has no API key"),
+        ({"conn_type": "kling", "host": "http://127.0.0.1:9"}, KlingAuthError, "has no API key set"),
         ({"conn_type": "kling", "host": "ftp://example.com", "password": "k"}, KlingValidationError, "host"),
         (
             {"conn_type": "kling", "password": "k", "extra": {"timeout": "soon"}},
             KlingValidationError,
             "extra 'timeout'",
         ),
+        (
+            {"conn_type": "kling", "password": "k", "extra": {"backend": "openai"}},
+            KlingValidationError,
+            "allowed: cometapi, kling",
+        ),
+        (
+            {"conn_type": "kling", "password": "k", "extra": {"backend": "kling"}},
+            KlingAuthError,
+            "no access key set",
+        ),
     ],
 )
-def test_bad_connections_are_refused_before_any_request(sandbox, monkeypatch, conn, error_class, text):
-    import json
-
+def test_bad_connections_are_refused_before_any_request(cometapi_sandbox, monkeypatch, conn, error_class, text):
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", json.dumps(conn))
     with pytest.raises(error_class, match=text):
         KlingHook().create_text2video("a cat")
-    assert sandbox.requests == []
+    assert cometapi_sandbox.requests == []
 
 
-def test_a_missing_connection_is_named(sandbox):
+def test_a_missing_connection_is_named(cometapi_sandbox):
     with pytest.raises(Exception, match="kling_nowhere"):
         KlingHook("kling_nowhere").create_text2video("a cat")
+
+
+def test_klings_own_api_gets_a_signed_token_renewed_before_it_expires(kling_sandbox, caplog):
+    import jwt
+
+    hook = KlingHook()
+    first = hook.create_text2video("a cat")
+    token, expires = hook._token
+    claims = jwt.decode(token, SECRET_KEY, algorithms=["HS256"])
+    assert claims["iss"] == ACCESS_KEY and claims["exp"] - claims["nbf"] == 1805
+    assert abs(expires - time.time() - 1800) < 5
+    hook.get_task(first["task_id"])
+    assert hook._token[0] == token  # kept while it has more than 5 minutes to live
+    hook._token = (token, time.time() + 299)
+    hook.get_task(first["task_id"])
+    assert hook._token[1] > time.time() + 1790  # renewed 5 minutes before it expires
+    expired = jwt.encode({"iss": ACCESS_KEY, "exp": int(time.time()) - 1, "nbf": 0}, SECRET_KEY, algorithm="HS256")
+    hook._token = (expired, time.time() + 3600)
+    with pytest.raises(KlingAuthError, match="code=1004"):
+        hook.get_task(first["task_id"])
+    assert token not in caplog.text and SECRET_KEY not in caplog.text
 
 
 def test_the_key_never_appears_in_errors_or_logs(sandbox, caplog, capfd):
@@ -372,21 +603,14 @@ def test_the_async_twin_gives_the_same_results(sandbox):
     task = hook.create_text2video("a cat", external_task_id="twin-1")
     time.sleep(0.7)
 
-    async def read_all():
+    async def read():
         async_hook = KlingAsyncHook()
         try:
-            return (
-                await async_hook.get_task(task["task_id"]),
-                await async_hook.find_task("twin-1"),
-                await async_hook.find_task("twin-missing"),
-            )
+            return await async_hook.get_task(task["task_id"])
         finally:
             await async_hook.close()
 
-    by_id, by_external_id, missing = asyncio.run(read_all())
-    assert by_id == hook.get_task(task["task_id"])
-    assert by_external_id == hook.find_task("twin-1")
-    assert missing is None
+    assert asyncio.run(read()) == hook.get_task(task["task_id"])
 
 
 def test_the_async_twin_retries_and_classifies_like_the_sync_hook(sandbox):

@@ -1,8 +1,9 @@
-"""Hooks for Kling text-to-video through CometAPI: all of the provider's HTTP lives here.
+"""Hooks for Kling text-to-video, through CometAPI or Kling's own API: all of the provider's HTTP lives here.
 
 :class:`KlingHook` is synchronous (``requests``), for workers; :class:`KlingAsyncHook` is its
 asynchronous twin (``httpx``), for triggers. Both build requests and read answers through
-:mod:`airflow_provider_kling.contract` and retry through the same tenacity policy.
+:mod:`airflow_provider_kling.contract`, ask the connection's :class:`~airflow_provider_kling.contract.Backend`
+what the service can do, and retry through the same tenacity policy.
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_kling import __version__
 from airflow_provider_kling.contract import (
-    TEXT2VIDEO_PATH,
+    BACKENDS,
+    DEFAULT_BACKEND,
+    TEXT2VIDEO_ROUTE,
+    UNKNOWN_SUBMISSION_POLICIES,
+    Backend,
     build_text2video_request,
     parse_response,
+    parse_task,
     redact,
 )
 from airflow_provider_kling.exceptions import (
     KlingAuthError,
+    KlingConfigurationError,
     KlingError,
     KlingInvalidRequestError,
+    KlingSubmissionUnknownError,
     KlingTaskNotFoundError,
     KlingTransientError,
     KlingValidationError,
@@ -36,7 +44,6 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
     from tenacity import RetryCallState
 
-DEFAULT_BASE_URL = "https://api.cometapi.com"
 DOWNLOAD_CHUNK_BYTES = 1 << 20
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRY_LIMIT = 5
@@ -50,6 +57,9 @@ MAX_RETRY_AFTER = 300.0
 ASYNC_CLIENTS = 10
 ASYNC_CLIENT_CONNECTIONS = 10
 ASYNC_POOL_SIZE = ASYNC_CLIENTS * ASYNC_CLIENT_CONNECTIONS
+#: Kling's own API: how long a signed token lives, and how long before its end a new one is made.
+JWT_LIFETIME = 1800
+JWT_RENEW_BEFORE = 300
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,9 @@ class KlingSettings:
     retry_limit: int
     retry_delay: float
     extra_models: tuple[str, ...]
+    backend: Backend = DEFAULT_BACKEND
+    #: Kling's own API: the access key (the token's issuer); ``api_key`` is then the secret key.
+    access_key: str | None = None
 
 
 def _number(conn_id: str, name: str, value: Any, default: float, *, minimum: float) -> float:
@@ -82,8 +95,10 @@ class _KlingHookBase(BaseHook):
     """
     What the sync and async hooks share: the connection, request building and the retry policy.
 
-    :param kling_conn_id: the Airflow connection of type ``kling`` (password: the CometAPI key, or
-        else the ``api_key`` extra; host: the base URL, default ``https://api.cometapi.com``).
+    :param kling_conn_id: the Airflow connection of type ``kling``: extra ``backend`` picks the service
+        (``cometapi``, the default, or ``kling`` for Kling's own API); password: the CometAPI key, or
+        Kling's secret key (else the ``api_key`` extra); login: Kling's access key (``kling`` only);
+        host: the base URL (default: the backend's).
     :param timeout: seconds for each HTTP request; default: the connection's ``timeout`` extra, or 60.
     :param retry_limit: how many times a transient failure (timeout, connection error, HTTP 429
         with code 1302/1303, 5xx) is retried inside the hook before the error is raised;
@@ -110,6 +125,7 @@ class _KlingHookBase(BaseHook):
         self.timeout = timeout
         self.retry_limit = retry_limit
         self.retry_delay = retry_delay
+        self._token: tuple[str, float] | None = None
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -122,12 +138,23 @@ class _KlingHookBase(BaseHook):
         """Read a connection; the caller registers the key with the secrets masker."""
         conn_id = self.kling_conn_id
         extra = conn.extra_dejson
+        backend = BACKENDS.get(extra.get("backend") or DEFAULT_BACKEND.name)
+        if backend is None:
+            raise KlingValidationError(
+                f"connection {conn_id!r} extra 'backend'",
+                f"got {extra.get('backend')!r}; allowed: {', '.join(BACKENDS)}",
+            )
         api_key = conn.password or extra.get("api_key")
         if not api_key or not isinstance(api_key, str):
+            what = "Kling secret key" if backend.auth == "jwt" else "CometAPI key"
             raise KlingAuthError(
-                f"Connection {conn_id!r} has no API key: put the CometAPI key in its password (or its api_key extra)"
+                f"Connection {conn_id!r} has no API key set: put the {what} in its password (or its api_key extra)"
             )
-        base_url = (conn.host or DEFAULT_BASE_URL).rstrip("/")
+        if backend.auth == "jwt" and not conn.login:
+            raise KlingAuthError(
+                f"Connection {conn_id!r} has no access key set: Kling's own API needs the access key in its login"
+            )
+        base_url = (conn.host or backend.default_base_url).rstrip("/")
         if "://" not in base_url:
             base_url = f"https://{base_url}"
         parts = urlsplit(base_url)
@@ -143,6 +170,8 @@ class _KlingHookBase(BaseHook):
         return KlingSettings(
             base_url=base_url,
             api_key=api_key,
+            backend=backend,
+            access_key=conn.login if backend.auth == "jwt" else None,
             timeout=self.timeout or _number(conn_id, "timeout", extra.get("timeout"), DEFAULT_TIMEOUT, minimum=0.001),
             retry_limit=int(
                 self.retry_limit
@@ -158,18 +187,49 @@ class _KlingHookBase(BaseHook):
         )
 
     @staticmethod
-    def _headers(settings: KlingSettings) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {settings.api_key}",
-            "Accept": "application/json",
-            "User-Agent": f"airflow-provider-kling/{__version__}",
-        }
+    def _headers() -> dict[str, str]:
+        return {"Accept": "application/json", "User-Agent": f"airflow-provider-kling/{__version__}"}
+
+    def _authorization(self, settings: KlingSettings) -> tuple[str, str | None]:
+        """
+        The ``Authorization`` header for the next request, and a newly made token to mask (or None).
+
+        Kling's own API takes a JWT (HS256, ``iss`` the access key, ``exp`` now + 30 min, ``nbf``
+        now - 5 s) signed with the secret key: one is made, kept, and renewed 5 minutes before it expires.
+        """
+        if settings.backend.auth != "jwt":
+            return f"Bearer {settings.api_key}", None
+        import time
+
+        now = time.time()
+        if self._token is not None and self._token[1] - JWT_RENEW_BEFORE > now:
+            return f"Bearer {self._token[0]}", None
+        import jwt
+
+        expires = int(now) + JWT_LIFETIME
+        token = jwt.encode(
+            {"iss": settings.access_key, "exp": expires, "nbf": int(now) - 5},
+            settings.api_key,
+            algorithm="HS256",
+            headers={"typ": "JWT"},
+        )
+        self._token = (token, expires)
+        return f"Bearer {token}", token
 
     @staticmethod
-    def _task_path(task_id: str) -> str:
+    def _task_path(settings: KlingSettings, task_id: str) -> str:
         if not isinstance(task_id, str) or not task_id:
             raise KlingValidationError("task_id", f"got {task_id!r}; allowed: a non-empty Kling task id")
-        return f"{TEXT2VIDEO_PATH}/{quote(task_id, safe='')}"
+        return f"{settings.backend.path(TEXT2VIDEO_ROUTE)}/{quote(task_id, safe='')}"
+
+    def _external_id_path(self, settings: KlingSettings, external_task_id: str) -> str:
+        """The path that answers the task submitted with this ``external_task_id``, where the backend has one."""
+        if not settings.backend.lookup_by_external_task_id:
+            raise KlingConfigurationError(
+                f"The {settings.backend.name} backend cannot look tasks up by external_task_id "
+                f"(asked for {external_task_id!r}): only by task_id"
+            )
+        return self._task_path(settings, external_task_id)
 
     def _transport_error(self, settings: KlingSettings, error: Exception) -> KlingTransientError:
         text = redact(
@@ -209,14 +269,6 @@ class _KlingHookBase(BaseHook):
             "reraise": True,
         }
 
-    @staticmethod
-    def _found(tasks: Any, external_task_id: str) -> dict[str, Any] | None:
-        """Pick the task with this external id out of a query-by-parameter answer (object or list)."""
-        for task in tasks if isinstance(tasks, list) else [tasks]:
-            if isinstance(task, dict) and (task.get("task_info") or {}).get("external_task_id") == external_task_id:
-                return task
-        return None
-
 
 class KlingHook(_KlingHookBase):
     """
@@ -241,7 +293,7 @@ class KlingHook(_KlingHookBase):
         return settings
 
     def get_conn(self) -> requests.Session:
-        """Return the hook's HTTP session (TLS verification on, key in its headers)."""
+        """Return the hook's HTTP session (TLS verification on; the key goes on each request, not the session)."""
         return self._session
 
     @cached_property
@@ -249,25 +301,32 @@ class KlingHook(_KlingHookBase):
         import requests
 
         session = requests.Session()
-        session.headers.update(self._headers(self.settings))
+        session.headers.update(self._headers())
         return session
 
-    def _request_once(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request_once(self, method: str, route: str, **kwargs: Any) -> Any:
         import requests
+        from airflow.sdk.log import mask_secret
 
         settings = self.settings
+        authorization, new_token = self._authorization(settings)
+        if new_token:
+            mask_secret(new_token)
+        url = f"{settings.base_url}{route}"
         try:
             response = self._session.request(
-                method, f"{settings.base_url}{path}", timeout=settings.timeout, verify=True, **kwargs
+                method, url, timeout=settings.timeout, verify=True, headers={"Authorization": authorization}, **kwargs
             )
         except requests.RequestException as error:
             raise self._transport_error(settings, error) from None
-        return parse_response(response.status_code, response.headers, response.content, secret=settings.api_key)
+        return parse_response(
+            response.status_code, response.headers, response.content, secret=settings.api_key, url=url
+        )
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, route: str, **kwargs: Any) -> Any:
         from tenacity import Retrying
 
-        return Retrying(**self._retry_policy(self.settings))(self._request_once, method, path, **kwargs)
+        return Retrying(**self._retry_policy(self.settings))(self._request_once, method, route, **kwargs)
 
     def validate_text2video(self, prompt: Any, **fields: Any) -> dict[str, Any]:
         """
@@ -278,15 +337,25 @@ class KlingHook(_KlingHookBase):
         """
         return build_text2video_request({"prompt": prompt, **fields}, extra_models=self.settings.extra_models)
 
-    def create_text2video(self, prompt: str, **fields: Any) -> dict[str, Any]:
+    def create_text2video(
+        self, prompt: str, *, on_unknown_submission: str = "resubmit", **fields: Any
+    ) -> dict[str, Any]:
         """
         Submit a text-to-video task and return the task object (the answer's ``data``).
 
-        Every field is validated before anything is sent; only the fields given are sent. When a
-        submission's answer is lost (timeout, reset, 5xx) and ``external_task_id`` is set, the hook
-        looks the task up by that id before sending again, so a lost answer never pays twice.
+        Every field is validated before anything is sent; only the fields given are sent. A refused
+        submission (429 with 1302/1303, 503 with 5001) is sent again after a pause. When a
+        submission's answer is lost (a timeout, a reset, a gateway's 502/504/524), whether it created
+        a task is unknown: on a backend that looks tasks up by ``external_task_id`` (Kling's own
+        API) the hook asks, and sends again only if there is none; elsewhere (CometAPI) it follows
+        ``on_unknown_submission``. On Kling's own API, a submission refused because its
+        ``external_task_id`` is taken returns the task that holds it.
 
         :param prompt: the text prompt, 1 to 500 characters.
+        :param on_unknown_submission: where the backend cannot be asked, ``resubmit`` sends the
+            submission again with the same ``external_task_id`` (a second generation may be paid
+            for), ``fail`` raises :class:`~airflow_provider_kling.exceptions.KlingSubmissionUnknownError`
+            (no retry, nothing more paid).
         :param fields: any of ``negative_prompt`` (at most 200 characters), ``model_name``,
             ``cfg_scale`` (0 to 1), ``mode`` (``std``/``pro``), ``aspect_ratio`` (``16:9``,
             ``9:16``, ``1:1``), ``duration`` (5 or 10), ``sound`` (``on``/``off``),
@@ -294,64 +363,63 @@ class KlingHook(_KlingHookBase):
         """
         from tenacity import Retrying
 
-        body = self.validate_text2video(prompt, **fields)
-        external_task_id = body.get("external_task_id")
+        from airflow_provider_kling.contract import check_choice
 
-        unsure = False  # whether an earlier attempt may have created the task
+        check_choice("on_unknown_submission", on_unknown_submission, UNKNOWN_SUBMISSION_POLICIES)
+        body = self.validate_text2video(prompt, **fields)
+        settings = self.settings
+        plan = _SubmissionPlan(settings, body.get("external_task_id"), on_unknown_submission)
+        route = settings.backend.path(TEXT2VIDEO_ROUTE)
 
         def submit() -> dict[str, Any]:
-            nonlocal unsure
             try:
-                return self._request_once("POST", TEXT2VIDEO_PATH, json=body)
-            except KlingTransientError as error:
-                if not error.ambiguous:
+                return parse_task(self._request_once("POST", route, json=body), submitted=True)
+            except KlingError as error:
+                if not plan.may_look_up(error):
                     raise
-                if external_task_id is None:
-                    raise KlingError(
-                        f"The submission's outcome is unknown ({error}); it was not sent again, since it "
-                        "may have created a task. Set external_task_id to make submissions safe to retry."
-                    ) from None
-                unsure = True
-                found = self.find_task(external_task_id)
+                found = self._find_once(plan.external_task_id)
                 if found is None:
                     raise
-            except KlingInvalidRequestError:
-                # An earlier attempt that looked lost may have landed since: its id is then taken.
-                found = self.find_task(external_task_id) if unsure else None
-                if found is None:
-                    raise
-            self.log.info("Submission answer was lost; found task %s by external_task_id", found.get("task_id"))
-            return found
+                self.log.info(
+                    "Found task %s by external_task_id %s: not submitting it again",
+                    found["task_id"],
+                    plan.external_task_id,
+                )
+                return found
 
-        return Retrying(**self._retry_policy(self.settings))(submit)
+        return Retrying(**self._retry_policy(settings))(submit)
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         """
         Return the task object of a Kling task.
 
-        :param task_id: the Kling ``task_id`` (or the ``external_task_id`` given at submit).
+        :param task_id: the Kling ``task_id`` (on Kling's own API, also an ``external_task_id``).
         """
-        return self._request("GET", self._task_path(task_id))
+        return parse_task(self._request("GET", self._task_path(self.settings, task_id)))
+
+    def _find_once(self, external_task_id: str) -> dict[str, Any] | None:
+        """One lookup by ``external_task_id``, without retries of its own (it runs inside a submission's)."""
+        try:
+            return parse_task(self._request_once("GET", self._external_id_path(self.settings, external_task_id)))
+        except KlingTaskNotFoundError:
+            return None
 
     def find_task(self, external_task_id: str) -> dict[str, Any] | None:
         """
         Return the task submitted with this ``external_task_id``, or None if there is none.
 
+        Only Kling's own API answers this (CometAPI looks tasks up by ``task_id`` only: there it
+        raises :class:`~airflow_provider_kling.exceptions.KlingConfigurationError`).
+
         :param external_task_id: the id given at submit.
         """
-        try:
-            return self.get_task(external_task_id)
-        except KlingTaskNotFoundError:
-            pass
-        try:
-            answer = self._request("GET", TEXT2VIDEO_PATH, params={"external_task_id": external_task_id})
-        except KlingTaskNotFoundError:
-            return None
-        return self._found(answer, external_task_id)
+        from tenacity import Retrying
+
+        return Retrying(**self._retry_policy(self.settings))(self._find_once, external_task_id)
 
     def list_tasks(self, page: int = 1, page_size: int = 30) -> list[dict[str, Any]]:
         """
-        Return one page of the account's text-to-video tasks, newest first.
+        Return one page of the account's text-to-video tasks, newest first (Kling's own API only).
 
         :param page: page number, 1 to 1000.
         :param page_size: tasks per page, 1 to 500.
@@ -360,7 +428,11 @@ class KlingHook(_KlingHookBase):
             raise KlingValidationError("page", f"got {page!r}; allowed: 1 to 1000")
         if not 1 <= page_size <= 500:
             raise KlingValidationError("page_size", f"got {page_size!r}; allowed: 1 to 500")
-        return self._request("GET", TEXT2VIDEO_PATH, params={"pageNum": page, "pageSize": page_size})
+        backend = self.settings.backend
+        if not backend.list_route:
+            raise KlingConfigurationError(f"The {backend.name} backend has no route that lists tasks")
+        answer = self._request("GET", backend.path(TEXT2VIDEO_ROUTE), params={"pageNum": page, "pageSize": page_size})
+        return [parse_task(task) for task in answer or []]
 
     @cached_property
     def _download_session(self) -> requests.Session:
@@ -421,16 +493,65 @@ class KlingHook(_KlingHookBase):
     def test_connection(self) -> tuple[bool, str]:
         """Check the key against the service by asking for a task that does not exist (costs nothing)."""
         try:
-            self._request_once("GET", self._task_path("airflow-connection-test"))
+            settings = self.settings
+        except KlingError as error:
+            return False, str(error)
+        try:
+            self._request_once("GET", self._task_path(settings, "airflow-connection-test"))
         except KlingTaskNotFoundError:
-            return True, f"Connected to {self.settings.base_url}: the API key was accepted."
+            return True, f"Connected to {settings.base_url} ({settings.backend.name}): the API key was accepted."
         except KlingAuthError as error:
             return False, f"The API key was refused: {error}"
         except KlingTransientError as error:
             return False, f"The service could not be reached: {error}"
         except KlingError as error:
             return False, str(error)
-        return True, f"Connected to {self.settings.base_url}."
+        return True, f"Connected to {settings.base_url} ({settings.backend.name})."
+
+
+class _SubmissionPlan:
+    """
+    What a submission does when its answer is lost, decided by the backend and the policy: shared by both hooks.
+
+    :param settings: the connection's settings (its backend tells whether lookups by external id work).
+    :param external_task_id: the id the submission carries, if any.
+    :param policy: ``resubmit`` or ``fail``, for a backend that cannot be asked.
+    """
+
+    def __init__(self, settings: KlingSettings, external_task_id: str | None, policy: str) -> None:
+        self.backend = settings.backend
+        self.external_task_id = external_task_id
+        self.policy = policy
+        self.unsure = False  # whether an earlier attempt may have created the task
+
+    def may_look_up(self, error: KlingError) -> bool:
+        """
+        Decide after a failed attempt: False to let ``error`` take its course (a retry or a failure),
+        True to look the task up by ``external_task_id`` first. Raises where neither is safe.
+        """
+        if isinstance(error, KlingTransientError) and error.ambiguous:
+            self.unsure = True
+            if self.backend.lookup_by_external_task_id and self.external_task_id:
+                return True
+            if self.policy == "fail":
+                raise self._unknown(f"its answer was lost ({error})")
+            return False
+        if isinstance(error, KlingInvalidRequestError):
+            # Kling's own API refuses an external_task_id it has seen: the task that holds it is this one's.
+            if self.backend.lookup_by_external_task_id and self.external_task_id:
+                return True
+            if self.unsure:  # a refusal after a lost answer: the earlier attempt may have landed
+                raise self._unknown(f"it was sent again after a lost answer and refused ({error})")
+        return False
+
+    def _unknown(self, what: str) -> KlingSubmissionUnknownError:
+        return KlingSubmissionUnknownError(
+            f"A submission to Kling through {self.backend.name} may have created a task: {what}. "
+            f"This backend cannot look tasks up by external_task_id ({self.external_task_id or 'none set'}), "
+            "so it was not sent again. Look for the task in the service's console and wait on its task_id "
+            "with KlingTaskSensor, or submit anew (on_unknown_submission='resubmit' sends again)",
+            external_task_id=self.external_task_id,
+        )
 
 
 @dataclass
@@ -474,7 +595,7 @@ class _SharedAsyncClients:
             limits = httpx.Limits(
                 max_connections=ASYNC_CLIENT_CONNECTIONS, max_keepalive_connections=ASYNC_CLIENT_CONNECTIONS
             )
-            headers = _KlingHookBase._headers(settings)
+            headers = _KlingHookBase._headers()
             pool = pools[settings] = _ClientPool(
                 [
                     httpx.AsyncClient(headers=headers, timeout=settings.timeout, limits=limits, verify=tls)
@@ -549,43 +670,34 @@ class KlingAsyncHook(_KlingHookBase):
             self._holds_clients = False
             await _shared_clients.release(self._settings)
 
-    async def _request_once(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _request_once(self, method: str, route: str, **kwargs: Any) -> Any:
         import httpx
+        from airflow.sdk.log import amask_secret
 
         settings = await self.get_settings()
         client = await self.get_async_conn()
+        authorization, new_token = self._authorization(settings)
+        if new_token:
+            await amask_secret(new_token)
+        url = f"{settings.base_url}{route}"
         try:
-            response = await client.request(method, f"{settings.base_url}{path}", **kwargs)
+            response = await client.request(method, url, headers={"Authorization": authorization}, **kwargs)
         except httpx.HTTPError as error:
             raise self._transport_error(settings, error) from None
-        return parse_response(response.status_code, response.headers, response.content, secret=settings.api_key)
+        return parse_response(
+            response.status_code, response.headers, response.content, secret=settings.api_key, url=url
+        )
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _request(self, method: str, route: str, **kwargs: Any) -> Any:
         from tenacity import AsyncRetrying
 
         policy = self._retry_policy(await self.get_settings())
-        return await AsyncRetrying(**policy)(self._request_once, method, path, **kwargs)
+        return await AsyncRetrying(**policy)(self._request_once, method, route, **kwargs)
 
     async def get_task(self, task_id: str) -> dict[str, Any]:
         """
         Return the task object of a Kling task.
 
-        :param task_id: the Kling ``task_id`` (or the ``external_task_id`` given at submit).
+        :param task_id: the Kling ``task_id`` (on Kling's own API, also an ``external_task_id``).
         """
-        return await self._request("GET", self._task_path(task_id))
-
-    async def find_task(self, external_task_id: str) -> dict[str, Any] | None:
-        """
-        Return the task submitted with this ``external_task_id``, or None if there is none.
-
-        :param external_task_id: the id given at submit.
-        """
-        try:
-            return await self.get_task(external_task_id)
-        except KlingTaskNotFoundError:
-            pass
-        try:
-            answer = await self._request("GET", TEXT2VIDEO_PATH, params={"external_task_id": external_task_id})
-        except KlingTaskNotFoundError:
-            return None
-        return self._found(answer, external_task_id)
+        return parse_task(await self._request("GET", self._task_path(await self.get_settings(), task_id)))

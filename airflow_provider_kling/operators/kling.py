@@ -43,11 +43,16 @@ class KlingText2VideoOperator(BaseOperator):
     with ``videos[].url``); with ``wait_for_completion=False`` it is the submitted task, for a
     :class:`~airflow_provider_kling.sensors.kling.KlingTaskSensor` to wait on.
 
-    **Never paid twice.** Each generation carries an ``external_task_id`` derived from the task
-    instance (dag, task, run, map index) unless you give one, and the operator records its
-    submission in the task state store. A retried, restarted or re-run task instance first looks
-    for its earlier generation: one still rendering is waited for, one that succeeded is returned,
-    and only after a failed one (or none) is a new one submitted (``<id>-2``, ``<id>-3``...).
+    **Never paid twice.** A first try sends one request, the submission. Each generation carries an
+    ``external_task_id`` derived from the task instance (dag, task, run, map index) unless you give
+    one, and the operator records it in the task state store before submitting, and the Kling
+    ``task_id`` after. A retried, restarted or re-run task instance reads its earlier generation by
+    that ``task_id``: one still rendering is waited for, one that succeeded is returned, and only
+    after a failed one is a new one submitted (``<id>-2``, ``<id>-3``...). If the earlier try
+    never learnt its ``task_id`` (the answer was lost, or the worker died right after
+    submitting), Kling's own API is asked by ``external_task_id``; CometAPI cannot be asked, and
+    ``on_unknown_submission`` decides. This also covers the window that Airflow's
+    ``ResumableJobMixin`` documents as a known limitation (between the submission and the record).
 
     Every field is validated before anything is sent. Kling has no cancel call: a generation keeps
     rendering (and is paid for) when the Airflow task is killed or times out; the next try of the
@@ -69,6 +74,11 @@ class KlingText2VideoOperator(BaseOperator):
     :param callback_url: an https URL that Kling POSTs status updates to. Templated.
     :param external_task_id: your own id for the first generation (unique per account); default:
         derived from the task instance. Templated.
+    :param on_unknown_submission: what a try does when an earlier submission of this task
+        instance may have created a task that the backend cannot be asked about (CometAPI, after a
+        lost answer): ``resubmit`` (default) submits again with the same ``external_task_id``, so
+        the video comes on schedule but a second generation may be paid for; ``fail`` fails the
+        task without retrying, naming the ``external_task_id`` to look for, and pays nothing more.
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param wait_for_completion: wait for the video (default); False returns once submitted.
     :param deferrable: wait in the triggerer, holding no worker slot; default: Airflow's
@@ -116,6 +126,7 @@ class KlingText2VideoOperator(BaseOperator):
         camera_control: dict[str, Any] | None = None,
         callback_url: str | None = None,
         external_task_id: str | None = None,
+        on_unknown_submission: str = "resubmit",
         kling_conn_id: str = "kling_default",
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -124,7 +135,13 @@ class KlingText2VideoOperator(BaseOperator):
         output_path: Any = None,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_kling.contract import check_conn_id, check_flag, check_seconds
+        from airflow_provider_kling.contract import (
+            UNKNOWN_SUBMISSION_POLICIES,
+            check_choice,
+            check_conn_id,
+            check_flag,
+            check_seconds,
+        )
 
         super().__init__(**kwargs)
         self.prompt = prompt
@@ -138,6 +155,9 @@ class KlingText2VideoOperator(BaseOperator):
         self.camera_control = camera_control
         self.callback_url = callback_url
         self.external_task_id = external_task_id
+        self.on_unknown_submission = check_choice(
+            "on_unknown_submission", on_unknown_submission, UNKNOWN_SUBMISSION_POLICIES
+        )
         self.kling_conn_id = check_conn_id(kling_conn_id)
         self.wait_for_completion = check_flag("wait_for_completion", wait_for_completion)
         self.deferrable = check_flag("deferrable", deferrable)
@@ -193,61 +213,93 @@ class KlingText2VideoOperator(BaseOperator):
         return self._result(context, event["task"])
 
     def _find_or_submit(self, context: Context, body: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_kling.contract import FAILED
+        from airflow_provider_kling.contract import TaskStatus, task_status
 
         ti = context["ti"]
         store = context.get("task_state_store")
         base = body.pop("external_task_id", None) or derived_external_task_id(
             ti.dag_id, ti.task_id, ti.run_id, ti.map_index
         )
-        saved = (store.get(SUBMISSION_STATE_KEY) if store is not None else None) or {}
-        generation = int(saved.get("generation", 1))
-        known_task_id = saved.get("task_id")
-        while True:
-            external_id = generation_external_task_id(base, generation)
-            earlier = self._lookup(known_task_id, external_id)
-            if earlier is None:
-                break
-            if earlier.get("task_status") != FAILED:
+        record = (store.get(SUBMISSION_STATE_KEY) if store is not None else None) or {}
+        generation = int(record.get("generation", 1))
+        if record:
+            earlier = self._earlier_generation(record)
+            if earlier is not None and task_status(earlier) is not TaskStatus.FAILED:
                 self.log.info(
                     "Found Kling task %s (%s, external_task_id %s) from an earlier try: not submitting again",
-                    earlier.get("task_id"),
+                    earlier["task_id"],
                     earlier.get("task_status"),
-                    external_id,
+                    record.get("external_task_id"),
                 )
                 return earlier
-            self.log.warning(
-                "Kling task %s (external_task_id %s) failed earlier (%s): submitting a new generation",
-                earlier.get("task_id"),
-                external_id,
-                earlier.get("task_status_msg") or "no reason given",
-            )
-            generation, known_task_id = generation + 1, None
+            if earlier is not None:
+                self.log.warning(
+                    "Kling task %s (external_task_id %s) failed earlier (%s): submitting a new generation",
+                    earlier["task_id"],
+                    record.get("external_task_id"),
+                    earlier.get("task_status_msg") or "no reason given",
+                )
+                generation += 1
+            elif record.get("task_id"):
+                self.log.warning(
+                    "Kling no longer knows task %s from an earlier try: submitting a new generation", record["task_id"]
+                )
+                generation += 1
+        external_id = generation_external_task_id(base, generation)
         record = {"generation": generation, "external_task_id": external_id}
         if store is not None:
             store.set(SUBMISSION_STATE_KEY, record)
         self.log.info("Submitting to Kling: %s", json.dumps({**body, "external_task_id": external_id}))
-        task = self.hook.create_text2video(**body, external_task_id=external_id)
+        task = self.hook.create_text2video(
+            **body, external_task_id=external_id, on_unknown_submission=self.on_unknown_submission
+        )
         self.log.info("Kling task %s submitted (%s)", task["task_id"], task.get("task_status"))
         if store is not None:
             store.set(SUBMISSION_STATE_KEY, {**record, "task_id": task["task_id"]})
         return task
 
-    def _lookup(self, task_id: str | None, external_id: str) -> dict[str, Any] | None:
-        from airflow_provider_kling.exceptions import KlingTaskNotFoundError
+    def _earlier_generation(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """
+        The task an earlier try submitted, from its record; None where it created none, or none that lives.
 
-        if task_id:
+        With a recorded ``task_id`` the task is read by it (every backend can). Without one, the
+        earlier submission's outcome is unknown: Kling's own API is asked by ``external_task_id``;
+        on a backend that cannot be asked, ``on_unknown_submission`` decides.
+        """
+        from airflow_provider_kling.exceptions import KlingSubmissionUnknownError, KlingTaskNotFoundError
+
+        if record.get("task_id"):
             try:
-                return self.hook.get_task(task_id)
+                return self.hook.get_task(record["task_id"])
             except KlingTaskNotFoundError:
-                pass
-        return self.hook.find_task(external_id)
+                return None
+        external_id = record.get("external_task_id")
+        backend = self.hook.settings.backend
+        if backend.lookup_by_external_task_id:
+            return self.hook.find_task(external_id)
+        if self.on_unknown_submission == "fail":
+            raise KlingSubmissionUnknownError(
+                f"An earlier try submitted external_task_id {external_id!r} but never learnt its task_id, and "
+                f"the {backend.name} backend cannot look tasks up by external_task_id. Not submitting again "
+                "(on_unknown_submission='fail'): look for the task in the service's console and wait on its "
+                "task_id with KlingTaskSensor, or set on_unknown_submission='resubmit'",
+                external_task_id=external_id,
+            )
+        self.log.warning(
+            "An earlier try submitted external_task_id %s but never learnt its task_id, and the %s backend "
+            "cannot look tasks up by external_task_id: submitting again (on_unknown_submission='resubmit'); "
+            "a second generation may be paid for",
+            external_id,
+            backend.name,
+        )
+        return None
 
     @staticmethod
     def _has_ended(task: dict[str, Any]) -> bool:
-        from airflow_provider_kling.contract import ACTIVE_STATUSES
+        from airflow_provider_kling.contract import task_status
 
-        return task.get("task_status") not in ACTIVE_STATUSES
+        status = task_status(task)
+        return status is not None and not status.is_active
 
     def _wait(self, task: dict[str, Any], deadline: float) -> dict[str, Any]:
         from airflow_provider_kling.exceptions import KlingWaitTimeoutError
@@ -269,14 +321,17 @@ class KlingText2VideoOperator(BaseOperator):
         return task
 
     def _result(self, context: Context, task: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_kling.contract import FAILED, task_video_urls
-        from airflow_provider_kling.exceptions import KlingTaskFailedError
+        from airflow_provider_kling.contract import TaskStatus, task_status, task_video_urls
+        from airflow_provider_kling.exceptions import KlingTaskFailedError, KlingUnexpectedAnswerError
 
-        if task.get("task_status") == FAILED:
+        status = task_status(task)
+        if status is TaskStatus.FAILED:
             raise KlingTaskFailedError(task)
+        if status is not TaskStatus.SUCCEED:
+            return task  # submitted, not waited for
         urls = task_video_urls(task)
         if not urls:
-            return task
+            raise KlingUnexpectedAnswerError(f"Kling says task {task['task_id']} succeeded, but it names no video URL")
         self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
         self.kling_video_url = urls[0]
         if self.output_path:

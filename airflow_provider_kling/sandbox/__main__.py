@@ -6,17 +6,34 @@ import argparse
 import signal
 import threading
 
-from airflow_provider_kling.sandbox.server import KlingSandbox
+from airflow_provider_kling.sandbox.server import PROFILES, KlingSandbox
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and serve until SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser(
-        prog="kling-sandbox", description="Serve a local stand-in for CometAPI's Kling text-to-video API."
+        prog="kling-sandbox",
+        description="Serve a local stand-in for Kling text-to-video: CometAPI's or Kling's own API.",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="cometapi",
+        help="cometapi: CometAPI's gateway (paths under /kling, Bearer key, lookups by task_id only); "
+        "kling: Kling's own API (JWT, lookups by external_task_id, list route) (default: cometapi)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8787, help="port to bind, 0 for any free one (default: 8787)")
-    parser.add_argument("--api-key", default="sandbox-key", help="the Bearer key to accept (default: sandbox-key)")
+    parser.add_argument(
+        "--api-key",
+        default="sandbox-key",
+        help="cometapi: the Bearer key to accept; kling: the secret key tokens are signed with (default: sandbox-key)",
+    )
+    parser.add_argument(
+        "--access-key",
+        default="sandbox-access-key",
+        help="kling: the access key tokens must be issued by (default: sandbox-access-key)",
+    )
     parser.add_argument("--render-seconds", type=float, default=5.0, help="how long each task renders (default: 5)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API answer (default: 0)")
     parser.add_argument("--video-bytes", type=int, default=None, help="size of each result video (default: ~12 KB)")
@@ -35,8 +52,10 @@ def main(argv: list[str] | None = None) -> None:
         video_bytes=args.video_bytes,
         chaos_rate=args.chaos_rate,
         seed=args.seed,
+        profile=args.profile,
+        access_key=args.access_key,
     ) as sandbox:
-        print(f"Kling sandbox listening on {sandbox.url} (key: {args.api_key})", flush=True)
+        print(f"Kling sandbox ({args.profile}) listening on {sandbox.url} (key: {args.api_key})", flush=True)
         done.wait()
 
 

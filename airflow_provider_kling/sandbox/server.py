@@ -1,9 +1,15 @@
-"""A local stand-in for CometAPI's Kling text-to-video endpoint, for tests and offline DAG development.
+r"""A local stand-in for Kling text-to-video, for tests and offline DAG development, in two profiles.
 
-It implements the contract (``../shared/kling-api.md``): submit, query by task id or external id,
-list, Bearer-key auth, Kling's error envelope, ``external_task_id`` uniqueness, tasks moving
-``submitted`` -> ``processing`` -> ``succeed``/``failed`` over a render time, callbacks, and result
-URLs that serve a small, real MP4. Requests are validated by the same code as the hook's.
+``cometapi`` (the default) plays CometAPI's gateway as the evidence shows it and nothing more:
+paths under ``/kling``, a Bearer key (refused in the relay's ``{"error": {...}}`` envelope), tasks
+looked up by ``task_id`` only (an unknown one is HTTP 400 ``task_not_exist``), Kling's errors
+wrapped as ``fail_to_fetch_task``, an HTML page with HTTP 200 for any path it does not route (a
+list, a query string, a wrong base URL), and ``external_task_id`` passed on but never checked for
+duplicates. ``kling`` plays Kling's own API: paths without ``/kling``, a JWT signed with the
+secret key, lookups by ``task_id`` or ``external_task_id``, the list route, duplicate
+``external_task_id``\ s refused (400/1201) and Kling's error envelope. Both move tasks
+``submitted`` -> ``processing`` -> ``succeed``/``failed`` over a render time, POST callbacks, and
+serve a small, real MP4 as the result. Requests are validated by the same code as the hook's.
 
 A prompt containing ``sandbox:fail`` renders to a ``failed`` task. Faults (error answers, delays,
 lost answers) can be queued with :meth:`KlingSandbox.inject` or ``POST /_sandbox/faults``, or
@@ -33,9 +39,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from airflow_provider_kling.contract import (
     ACTIVE_STATUSES,
+    BACKENDS,
     FAILED,
     SUCCEEDED,
-    TEXT2VIDEO_PATH,
+    TEXT2VIDEO_ROUTE,
     build_text2video_request,
 )
 from airflow_provider_kling.exceptions import KlingValidationError
@@ -46,6 +53,9 @@ FAIL_MARKER = "sandbox:fail"
 FAIL_MESSAGE = "Sandbox: the prompt asked this task to fail"
 VIDEO_PATH = "/sandbox/videos/"
 CONTROL_PATH = "/_sandbox/"
+PROFILES = ("cometapi", "kling")
+#: What CometAPI's relay answers, with HTTP 200, on a path it does not route: its web UI.
+RELAY_HTML = b"<!doctype html><html><head><title>CometAPI</title></head><body><div id='root'></div></body></html>"
 
 
 @dataclass
@@ -166,8 +176,9 @@ class KlingSandbox:
     :param chaos_rate: share of API requests (0 to 1) that get a fault drawn from :data:`CHAOS_FAULTS`
         when none is queued.
     :param seed: seed of the chaos draws, so a run can be repeated.
-    :param lookup_by_external_id: answer queries by ``external_task_id`` (Kling's reference does;
-        CometAPI's page does not say), as clients must cope with a service that does not.
+    :param profile: ``cometapi`` (CometAPI's gateway) or ``kling`` (Kling's own API); see the module.
+    :param access_key: the access key that Kling's own API expects as the JWT's issuer (``kling`` only);
+        ``api_key`` is then the secret key the JWT is signed with.
     """
 
     def __init__(
@@ -181,10 +192,16 @@ class KlingSandbox:
         video_bytes: int | None = None,
         chaos_rate: float = 0.0,
         seed: int = 0,
-        lookup_by_external_id: bool = True,
+        profile: str = "cometapi",
+        access_key: str = "sandbox-access-key",
     ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
         self.api_key = api_key
-        self.lookup_by_external_id = lookup_by_external_id
+        self.access_key = access_key
+        self.profile = profile
+        self.backend = BACKENDS[profile]
+        self.route = self.backend.path(TEXT2VIDEO_ROUTE)
         self.chaos_rate = chaos_rate
         self._chaos = random.Random(seed)
         self.render_seconds = render_seconds
@@ -288,7 +305,11 @@ class KlingSandbox:
         clean = build_text2video_request(body, extra_models=())
         with self._lock:
             external_id = clean.get("external_task_id")
-            if external_id and any(task.body.get("external_task_id") == external_id for task in self.tasks.values()):
+            if (
+                self.profile == "kling"
+                and external_id
+                and any(task.body.get("external_task_id") == external_id for task in self.tasks.values())
+            ):
                 raise KlingValidationError("external_task_id", f"{external_id!r} already exists: it must be unique")
             task = SandboxTask(
                 task_id=str(next(self._ids)),
@@ -301,14 +322,51 @@ class KlingSandbox:
         return task
 
     def find(self, task_or_external_id: str) -> SandboxTask | None:
-        """Look a task up by task id, then (if enabled) by external id."""
+        """Look a task up by task id, then (Kling's own API only) by external id."""
         with self._lock:
             task = self.tasks.get(task_or_external_id)
-            if task is None and self.lookup_by_external_id:
+            if task is None and self.backend.lookup_by_external_task_id:
                 task = next(
                     (t for t in self.tasks.values() if t.body.get("external_task_id") == task_or_external_id), None
                 )
             return task
+
+    def kling_error(self, status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:
+        """Kling's error answer as this profile gives it: as is, or wrapped by the relay as ``fail_to_fetch_task``."""
+        body = _error(code, message)
+        if self.profile == "cometapi":
+            return status, {"code": "fail_to_fetch_task", "message": json.dumps(body), "data": None}
+        return status, body
+
+    def refuse_auth(self, authorization: str | None) -> tuple[int, dict[str, Any]] | None:
+        """The answer to a request whose credentials this profile refuses, or None to serve it."""
+        token = authorization.removeprefix("Bearer ") if authorization and authorization.startswith("Bearer ") else None
+        if self.profile == "cometapi":
+            if token == self.api_key:
+                return None
+            text = "no token provided" if token is None else "invalid token"
+            return 401, _relay_error("", f"{text} (request id: {uuid.uuid4().hex})")
+        if token is None:
+            return 401, _error(1001, "Authorization header is missing")
+        import jwt
+
+        try:
+            claims = jwt.decode(
+                token,
+                self.api_key,
+                algorithms=["HS256"],
+                options={"require": ["iss", "exp", "nbf"]},
+                leeway=0,
+            )
+        except jwt.ExpiredSignatureError:
+            return 401, _error(1004, "Authorization has expired")
+        except jwt.ImmatureSignatureError:
+            return 401, _error(1003, "Authorization is not yet valid")
+        except jwt.InvalidTokenError:
+            return 401, _error(1002, "Authorization is invalid")
+        if claims["iss"] != self.access_key:
+            return 401, _error(1002, "Authorization is invalid")
+        return None
 
     def _watch_tasks(self) -> None:
         while not self._stopping.wait(0.05):
@@ -350,6 +408,10 @@ def _error(code: int, message: str) -> dict[str, Any]:
     return {"code": code, "message": message, "request_id": str(uuid.uuid4())}
 
 
+def _relay_error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "type": "comet_api_error"}}
+
+
 class _Server(ThreadingHTTPServer):
     # Thousands of clients may connect at once (benchmarks): the default backlog of 5 drops them.
     request_queue_size = 1024
@@ -377,6 +439,8 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
         def _send(
             self, status: int, payload: Any = None, *, raw: bytes | None = None, headers: dict | None = None
         ) -> None:
+            if isinstance(payload, bytes):
+                raw = payload
             body = raw if raw is not None else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json" if raw is None else "text/html")
@@ -426,48 +490,51 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 if fault.body is not None:
                     return self._send(fault.status, raw=fault.body.encode(), headers=headers)
                 if fault.code is None:
-                    error = {"error": {"code": "", "message": fault.message, "type": "comet_api_error"}}
-                    return self._send(fault.status, error, headers=headers)
-                return self._send(fault.status, _error(fault.code, fault.message), headers=headers)
+                    return self._send(fault.status, _relay_error("", fault.message), headers=headers)
+                return self._send(*sandbox.kling_error(fault.status, fault.code, fault.message), headers=headers)
             status, payload = self._api(method, parts.path, parts.query)
             return self._send(status, payload)
 
-        def _api(self, method: str, path: str, query: str) -> tuple[int, dict[str, Any]]:
-            if self.headers.get("Authorization") is None:
-                return 401, _error(1001, "Authorization header is missing")
-            if self.headers.get("Authorization") != f"Bearer {sandbox.api_key}":
-                return 401, _error(1002, "Authorization is invalid")
-            if method == "POST" and path == TEXT2VIDEO_PATH:
+        def _api(self, method: str, path: str, query: str) -> tuple[int, Any]:
+            route = sandbox.route
+            by_id = method == "GET" and path.startswith(f"{route}/") and "/" not in path[len(route) + 1 :]
+            listed = method == "GET" and path == route and sandbox.backend.list_route
+            routed = by_id or listed or (method == "POST" and path == route)
+            if not routed and sandbox.profile == "cometapi":
+                return 200, RELAY_HTML  # the relay's web UI answers every path it does not route
+            refused = sandbox.refuse_auth(self.headers.get("Authorization"))
+            if refused:
+                return refused
+            if not routed:
+                return 404, _error(1202, f"no such method or path: {method} {path}")
+            if method == "POST":
                 try:
                     body = self._body()
                     with sandbox._lock:
                         sandbox.submissions.append(body)
                     if not isinstance(body, dict):
-                        return 400, _error(1200, "the request body must be a JSON object")
+                        return sandbox.kling_error(400, 1200, "the request body must be a JSON object")
                     task = sandbox.create_task(body)
                 except ValueError as error:
-                    return 400, _error(1201, str(error))
+                    return sandbox.kling_error(400, 1201, str(error))
                 created = task.as_json(sandbox.url)
                 return 200, _envelope(
                     {key: created[key] for key in ("task_id", "task_status", "task_info", "created_at", "updated_at")}
                 )
-            if method == "GET" and path == TEXT2VIDEO_PATH:
+            if listed:
                 params = parse_qs(query)
-                if "external_task_id" in params:
-                    task = sandbox.find(params["external_task_id"][0])
-                    return (
-                        (200, _envelope(task.as_json(sandbox.url))) if task else (404, _error(1203, "task not found"))
-                    )
                 page = int(params.get("pageNum", ["1"])[0])
                 size = int(params.get("pageSize", ["30"])[0])
                 with sandbox._lock:
                     newest_first = sorted(sandbox.tasks.values(), key=lambda t: t.started, reverse=True)
                 chosen = newest_first[(page - 1) * size : page * size]
                 return 200, _envelope([task.as_json(sandbox.url) for task in chosen])
-            if method == "GET" and path.startswith(f"{TEXT2VIDEO_PATH}/"):
-                task = sandbox.find(unquote(path[len(TEXT2VIDEO_PATH) + 1 :]))
-                return (200, _envelope(task.as_json(sandbox.url))) if task else (404, _error(1203, "task not found"))
-            return 404, _error(1202, f"no such method or path: {method} {path}")
+            task = sandbox.find(unquote(path[len(route) + 1 :]))
+            if task is not None:
+                return 200, _envelope(task.as_json(sandbox.url))
+            if sandbox.profile == "cometapi":
+                return 400, {"code": "task_not_exist", "message": "task_not_exist", "data": None}
+            return 404, _error(1203, "task not found")
 
         def _video(self, name: str) -> None:
             with sandbox._lock:

@@ -28,7 +28,8 @@ class KlingTaskSensor(BaseSensorOperator):
     and holds no worker slot; ``timeout`` is then an absolute deadline that a triggerer restart
     does not extend.
 
-    :param kling_task_id: the Kling ``task_id`` (or ``external_task_id``) to wait for. Templated,
+    :param kling_task_id: the Kling ``task_id`` to wait for (on Kling's own API, an ``external_task_id``
+        also works; CometAPI knows tasks by ``task_id`` only). Templated,
         e.g. ``"{{ ti.xcom_pull('submit')['task_id'] }}"``.
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param deferrable: wait in the triggerer instead of a worker; default: Airflow's
@@ -65,19 +66,23 @@ class KlingTaskSensor(BaseSensorOperator):
         return KlingHook(self.kling_conn_id)
 
     def _done(self, task: dict[str, Any]) -> bool:
-        from airflow_provider_kling.contract import ACTIVE_STATUSES, FAILED, task_video_urls
-        from airflow_provider_kling.exceptions import KlingPermanentError
+        from airflow_provider_kling.contract import TaskStatus, task_status, task_video_urls
+        from airflow_provider_kling.exceptions import KlingPermanentError, KlingUnexpectedAnswerError
 
-        status = task.get("task_status")
-        if status == FAILED:
+        status = task_status(task)
+        if status is TaskStatus.FAILED:
             reason = task.get("task_status_msg") or "no reason given"
             raise KlingPermanentError(f"Kling task {self.kling_task_id} failed: {reason}")
-        if status in ACTIVE_STATUSES:
-            self.log.info("Kling task %s is %s", self.kling_task_id, status)
+        if status is not TaskStatus.SUCCEED:
+            self.log.info("Kling task %s is %r", self.kling_task_id, task.get("task_status"))
             return False
         urls = task_video_urls(task)
-        self.log.info("Kling task %s ended %s; videos: %s", self.kling_task_id, status, ", ".join(urls))
-        self.kling_video_url = urls[0] if urls else None
+        if not urls:
+            raise KlingUnexpectedAnswerError(
+                f"Kling says task {self.kling_task_id} succeeded, but it names no video URL"
+            )
+        self.log.info("Kling task %s ended %s; videos: %s", self.kling_task_id, status.value, ", ".join(urls))
+        self.kling_video_url = urls[0]
         return True
 
     def poke(self, context: Context) -> PokeReturnValue:

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_kling.contract import ACTIVE_STATUSES, task_video_urls
+from airflow_provider_kling.contract import task_status, task_video_urls
 
 
 class KlingTaskTrigger(BaseTrigger):
@@ -77,12 +77,13 @@ class KlingTaskTrigger(BaseTrigger):
                 except KlingError as error:
                     yield self._event("error", str(error), task, retryable=error.retryable)
                     return
-                status = task.get("task_status", "unknown")
+                known = task_status(task)
+                status = known.value if known else f"{task.get('task_status')!r} (unexpected: waiting on)"
                 elapsed = time.time() - self.started_at
                 if status != last_status:
                     self.log.info("Kling task %s is %s after %.0f s", self.kling_task_id, status, elapsed)
                     last_status = status
-                if status not in ACTIVE_STATUSES:
+                if known is not None and not known.is_active:
                     urls = task_video_urls(task)
                     message = f"Kling task {self.kling_task_id} ended {status} after {elapsed:.0f} s"
                     if urls:

@@ -103,3 +103,15 @@ with DAG(
         task_id="relative_output_path", prompt="a cat", output_path="{{ params.folder }}", retries=2
     )
     KlingTaskSensor(task_id="empty_task_id", kling_task_id="{{ params.task }}", retries=2, deferrable=True)
+
+for policy in ("resubmit", "fail"):
+    with DAG(f"kling_lost_answer_{policy}", schedule=None, start_date=START):
+        KlingText2VideoOperator(
+            task_id="generate",
+            prompt="a heron in the reeds",
+            on_unknown_submission=policy,
+            deferrable=False,
+            poll_interval=0.1,
+            retries=1,
+            retry_delay=timedelta(0),
+        )
