@@ -1,4 +1,4 @@
-"""Apache Airflow provider for Kling text-to-video (through CometAPI)."""
+"""Apache Airflow provider for Kling text-to-video (through CometAPI or Kling's own API)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-#: How the ``kling`` connection form reads in the Airflow UI: only key, base URL and extras show.
+#: How the ``kling`` connection form reads in the Airflow UI: key, access key, base URL and extras show.
 CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden_fields": ["schema", "login", "port", "extra"],
-    "relabeling": {"password": "API key", "host": "Base URL"},
-    "placeholders": {"password": "CometAPI key (sk-...)", "host": "https://api.cometapi.com"},
+    "hidden_fields": ["schema", "port", "extra"],
+    "relabeling": {"password": "API key", "login": "Access key (Kling's own API only)", "host": "Base URL"},
+    "placeholders": {
+        "password": "CometAPI key (sk-...), or Kling's secret key",
+        "login": "Kling's access key; empty for CometAPI",
+        "host": "https://api.cometapi.com",
+    },
 }
 
 _INTEGRATION = "Kling"
@@ -21,7 +25,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-kling",
         "name": "Kling",
-        "description": "Generate videos from text prompts with [Kling](https://klingai.com/) through CometAPI.",
+        "description": "Generate videos from text prompts with [Kling](https://klingai.com/) through CometAPI "
+        "or Kling's own API.",
         "integrations": [
             {
                 "integration-name": _INTEGRATION,
@@ -44,6 +49,16 @@ def get_provider_info() -> dict[str, Any]:
                     "placeholders": CONNECTION_UI_FIELD_BEHAVIOUR["placeholders"],
                 },
                 "conn-fields": {
+                    "backend": {
+                        "label": "Backend",
+                        "description": "cometapi (CometAPI's gateway, the default) or kling (Kling's own API: "
+                        "the access key in Login, the secret key in Password).",
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["cometapi", "kling", None],
+                            "default": "cometapi",
+                        },
+                    },
                     "timeout": {
                         "label": "Request timeout (seconds)",
                         "schema": {"type": ["number", "null"], "default": 60},

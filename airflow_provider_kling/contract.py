@@ -425,6 +425,7 @@ GATEWAY_ERRORS: dict[str, tuple[type[KlingError], str]] = {
 }
 #: Phrases in a gateway message that stand for a code (its 503 for a model the key cannot use has none).
 _GATEWAY_PHRASES = {"no available channel": "model_not_found"}
+_KEY_REFUSED = "The API key was refused (check the connection's password, and its login for Kling's own API)"
 #: Words in a 429's text that mean the account is out of money, not over a rate: no retry helps.
 _BALANCE_WORDS = ("balance", "quota", "insufficient", "余额", "额度")
 
@@ -438,6 +439,8 @@ def _kling_error(
 ) -> KlingError:
     error_class, meaning = _KLING_CODES.get(code, (None, "unknown error"))
     text = redact(f"Kling error: {message or meaning}", secret)
+    if error_class is KlingAuthError:
+        text = f"{_KEY_REFUSED}: {text}"
     details: dict[str, Any] = {"status": status, "code": code, "request_id": request_id}
     if error_class is KlingTransientError or (error_class is None and _is_transient_status(status)):
         return KlingTransientError(text, retry_after=retry_after, ambiguous=code not in _REFUSED_CODES, **details)
@@ -453,7 +456,9 @@ def _by_status(status: int, code: str | None, text: str, retry_after: float | No
         # A structured 429 was refused before any work; anything else may have been processed.
         refused = structured and status == 429
         return KlingTransientError(text, retry_after=retry_after, ambiguous=not refused, **details)
-    return (KlingAuthError if status in (401, 403) else KlingPermanentError)(text, **details)
+    if status in (401, 403):
+        return KlingAuthError(f"{_KEY_REFUSED}: {text}", **details)
+    return KlingPermanentError(text, **details)
 
 
 def _gateway_error(

@@ -1,11 +1,20 @@
 # Sourced by the scripts here: make the virtual environment if missing and install the project into it.
 # KLING_VENV picks the venv (default .venv); AIRFLOW_VERSION pins Airflow; extras go in $1 (e.g. "[test]").
+# The install is skipped when the venv already holds this pyproject.toml, pin and extras ($venv/.kling-installed).
 venv=${KLING_VENV:-.venv}
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 pins=()
 [ -n "${AIRFLOW_VERSION:-}" ] && pins=("apache-airflow==$AIRFLOW_VERSION")
-if ! "$venv/bin/python" -m pip install --disable-pip-version-check -e ".${1:-}" "${pins[@]}" >"$venv/install.log" 2>&1; then
-    cat "$venv/install.log" >&2
-    echo "Installing into $venv failed (log: $venv/install.log)" >&2
-    exit 1
+key="$(sha256sum pyproject.toml | cut -c1-64) ${pins[*]:-}"
+extras=${1:-}
+installed=$(cat "$venv/.kling-installed" 2>/dev/null || true)
+if [ "$(head -n 1 <<<"$installed")" != "$key" ] || { [ -n "$extras" ] && ! grep -qxF -- "$extras" <<<"$installed"; }; then
+    rm -f "$venv/.kling-installed"
+    if ! "$venv/bin/python" -m pip install --disable-pip-version-check -e ".$extras" "${pins[@]}" >"$venv/install.log" 2>&1; then
+        cat "$venv/install.log" >&2
+        echo "Installing into $venv failed (log: $venv/install.log)" >&2
+        exit 1
+    fi
+    [ "$(head -n 1 <<<"$installed")" = "$key" ] || installed=$key
+    printf '%s\n%s\n' "$installed" "$extras" >"$venv/.kling-installed"
 fi

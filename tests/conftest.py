@@ -91,7 +91,7 @@ def servers() -> Iterator[dict[str, KlingSandbox]]:
         server.stop()
 
 
-def _ready(server: KlingSandbox, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
+def reset_sandbox(server: KlingSandbox, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
     """The sandbox, emptied and reset to its defaults, with ``kling_default`` pointing at it."""
     server.reset()
     server.render_seconds = 0.6
@@ -105,16 +105,16 @@ def _ready(server: KlingSandbox, monkeypatch: pytest.MonkeyPatch) -> KlingSandbo
 @pytest.fixture(params=PROFILES)
 def sandbox(request: pytest.FixtureRequest, servers, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
     """The sandbox in each profile in turn (for tests whose outcome can depend on the service)."""
-    return _ready(servers[request.param], monkeypatch)
+    return reset_sandbox(servers[request.param], monkeypatch)
 
 
 @pytest.fixture
 def cometapi_sandbox(servers, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
     """The sandbox as CometAPI's gateway only (for what does not depend on the service, or only CometAPI does)."""
-    return _ready(servers["cometapi"], monkeypatch)
+    return reset_sandbox(servers["cometapi"], monkeypatch)
 
 
 @pytest.fixture
 def kling_sandbox(servers, monkeypatch: pytest.MonkeyPatch) -> KlingSandbox:
     """The sandbox as Kling's own API only."""
-    return _ready(servers["kling"], monkeypatch)
+    return reset_sandbox(servers["kling"], monkeypatch)

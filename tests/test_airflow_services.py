@@ -1,4 +1,6 @@
-"""The deferrable operator in a real Airflow: API server, scheduler, DAG processor and triggerer processes."""
+"""The operator in a real Airflow (API server, scheduler, DAG processor and triggerer processes), against the
+sandbox in both profiles at once: each DAG exists once per profile, on connection ``kling_<profile>``, and each
+test runs both, so that a killed component is killed under both backends' waits."""
 
 from __future__ import annotations
 
@@ -6,78 +8,108 @@ import time
 
 import pytest
 from airflow_services import AirflowServices
-from conftest import REPO, SECRET_KEY, connection_json
-
-DAG_ID = "kling_deferred"
+from conftest import PROFILES, REPO, SECRET_KEY, connection_json, reset_sandbox
 
 
 @pytest.fixture(scope="module")
-def services(session_sandbox):
+def services(servers):
     airflow = AirflowServices(
         REPO / "tests" / "service_dags",
-        env={"AIRFLOW_CONN_KLING_DEFAULT": connection_json(session_sandbox.url)},
+        env={f"AIRFLOW_CONN_KLING_{profile.upper()}": connection_json(servers[profile]) for profile in PROFILES},
     )
     airflow.start()
     yield airflow
     airflow.stop()
 
 
-def wait_until_done(services, run_id, seen, dag_id=DAG_ID):
+@pytest.fixture
+def sandboxes(servers, monkeypatch):
+    """Both sandboxes, emptied."""
+    return {profile: reset_sandbox(servers[profile], monkeypatch) for profile in PROFILES}
+
+
+def state(services, dag_id, run_id):
+    return services.task_states(dag_id, run_id).get(("generate", -1))
+
+
+def wait_until_done(services, runs, seen):
+    """Wait for every (dag_id, run_id) in ``runs`` to end; note each state seen on the way."""
+
     def done():
-        state = services.task_states(dag_id, run_id).get(("generate", -1))
-        seen.append(state)
-        return state if state in ("success", "failed", "upstream_failed") else None
+        states = {}
+        for dag_id, run_id in runs:
+            states[dag_id] = state(services, dag_id, run_id)
+            seen.setdefault(dag_id, []).append(states[dag_id])
+        ended = all(value in ("success", "failed", "upstream_failed") for value in states.values())
+        return states if ended else None
 
-    return services.wait_for(f"{dag_id} {run_id} to finish", done)
+    return services.wait_for(f"{runs} to finish", done)
 
 
-def test_the_task_defers_then_succeeds(services, sandbox):
-    sandbox.render_seconds = 5
-    run_id = services.trigger_dag(DAG_ID)
-    seen: list = []
-    assert wait_until_done(services, run_id, seen) == "success"
-    assert "deferred" in seen
-    services.wait_for("the run to succeed", lambda: services.run_state(DAG_ID, run_id) == "success")
-    assert len(sandbox.tasks) == 1
-    assert sandbox.submissions[0]["prompt"] == "A hot-air balloon over Cappadocia"
+def test_the_task_defers_then_succeeds(services, sandboxes):
+    runs = []
+    for sandbox in sandboxes.values():
+        sandbox.render_seconds = 5
+        runs.append((f"kling_deferred_{sandbox.profile}", services.trigger_dag(f"kling_deferred_{sandbox.profile}")))
+    seen: dict = {}
+    assert set(wait_until_done(services, runs, seen).values()) == {"success"}
+    for dag_id, run_id in runs:
+        assert "deferred" in seen[dag_id], dag_id
+        services.wait_for("the run to succeed", lambda: services.run_state(dag_id, run_id) == "success")  # noqa: B023
+    for sandbox in sandboxes.values():
+        assert len(sandbox.tasks) == 1
+        assert sandbox.requests[0] == ("POST", sandbox.route)
+        assert sandbox.submissions[0]["prompt"] == "A hot-air balloon over Cappadocia"
     logs = services.all_logs()
     assert "Kling task" in logs and "is processing after" in logs
     assert SECRET_KEY not in logs
 
 
-def test_a_killed_triggerer_is_replaced_and_the_task_still_succeeds(services, sandbox):
-    sandbox.render_seconds = 12
-    run_id = services.trigger_dag(DAG_ID)
+def test_a_killed_triggerer_is_replaced_and_the_task_still_succeeds(services, sandboxes):
+    runs = []
+    for sandbox in sandboxes.values():
+        sandbox.render_seconds = 12
+        runs.append((f"kling_deferred_{sandbox.profile}", services.trigger_dag(f"kling_deferred_{sandbox.profile}")))
     services.wait_for(
-        "the task to defer", lambda: services.task_states(DAG_ID, run_id).get(("generate", -1)) == "deferred"
+        "the tasks to defer", lambda: all(state(services, *run) == "deferred" for run in runs), timeout=120
     )
     time.sleep(1)
     services.kill("triggerer")
     services.start("triggerer")
-    seen: list = []
-    assert wait_until_done(services, run_id, seen) == "success"
-    assert len(sandbox.tasks) == 1
-    assert len(sandbox.submissions) == 1
+    seen: dict = {}
+    assert set(wait_until_done(services, runs, seen).values()) == {"success"}
+    for sandbox in sandboxes.values():
+        assert len(sandbox.tasks) == 1
+        assert len(sandbox.submissions) == 1
     assert SECRET_KEY not in services.all_logs()
 
 
-def test_a_worker_killed_mid_wait_is_retried_without_paying_twice(services, sandbox):
-    dag_id = "kling_blocking_retried"
-    sandbox.render_seconds = 15
-    run_id = services.trigger_dag(dag_id)
+def test_a_worker_killed_mid_wait_is_retried_without_paying_twice(services, sandboxes):
+    # The retry reads the generation by the task_id in the task state store: every backend answers that.
+    runs = []
+    for sandbox in sandboxes.values():
+        sandbox.render_seconds = 15
+        dag_id = f"kling_blocking_retried_{sandbox.profile}"
+        runs.append((dag_id, services.trigger_dag(dag_id)))
     services.wait_for(
-        "the worker to submit",
-        lambda: sandbox.tasks and services.task_states(dag_id, run_id).get(("generate", -1)) == "running",
+        "the workers to submit",
+        lambda: (
+            all(sandbox.tasks for sandbox in sandboxes.values())
+            and all(state(services, *run) == "running" for run in runs)
+        ),
     )
     time.sleep(1)
-    # The scheduler's process group holds the LocalExecutor's workers and the task: SIGKILL them all.
+    # The scheduler's process group holds the LocalExecutor's workers and the tasks: SIGKILL them all.
     services.kill("scheduler")
     services.start("scheduler")
-    seen: list = []
-    assert wait_until_done(services, run_id, seen, dag_id) == "success"
-    tries = services.query("SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ?", dag_id, run_id)[0][0]
-    assert tries >= 2
-    assert len(sandbox.tasks) == 1
-    assert len(sandbox.submissions) == 1
-    assert "from an earlier try: not submitting again" in services.all_logs()
-    assert SECRET_KEY not in services.all_logs()
+    seen: dict = {}
+    assert set(wait_until_done(services, runs, seen).values()) == {"success"}
+    for dag_id, run_id in runs:
+        query = "SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ?"
+        assert services.query(query, dag_id, run_id)[0][0] >= 2, dag_id
+    for sandbox in sandboxes.values():
+        assert len(sandbox.tasks) == 1, sandbox.profile
+        assert len(sandbox.submissions) == 1, sandbox.profile
+    logs = services.all_logs()
+    assert logs.count("from an earlier try: not submitting again") >= 2
+    assert SECRET_KEY not in logs

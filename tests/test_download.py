@@ -12,6 +12,12 @@ from airflow_provider_kling.sandbox import Fault
 
 
 @pytest.fixture
+def sandbox(cometapi_sandbox):
+    """Result videos come from a video host, not the API: one profile serves them as the other does."""
+    return cometapi_sandbox
+
+
+@pytest.fixture
 def video_url(sandbox):
     hook = KlingHook()
     task = hook.create_text2video("a cat")

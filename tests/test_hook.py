@@ -383,9 +383,9 @@ LOST_ANSWER_TABLE = [
 def test_a_lost_submit_answer_follows_the_backend_and_the_policy(
     servers, monkeypatch, profile, policy, external_id, outcome, tasks, posts
 ):
-    from conftest import _ready
+    from conftest import reset_sandbox
 
-    sandbox = _ready(servers[profile], monkeypatch)
+    sandbox = reset_sandbox(servers[profile], monkeypatch)
     sandbox.inject(Fault(drop=True, method="POST"))
     hook = KlingHook(retry_limit=2, retry_delay=0)
     fields = {"external_task_id": external_id} if external_id else {}
@@ -415,9 +415,9 @@ def test_a_resubmission_refused_after_a_lost_answer_fails_without_paying_again(c
 
 @pytest.mark.parametrize(("profile", "tasks"), [("kling", 1), ("cometapi", 2)])
 def test_a_slow_answer_times_out_and_the_submission_is_resolved_by_backend(servers, monkeypatch, profile, tasks):
-    from conftest import _ready
+    from conftest import reset_sandbox
 
-    sandbox = _ready(servers[profile], monkeypatch)
+    sandbox = reset_sandbox(servers[profile], monkeypatch)
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox, timeout=0.2))
     sandbox.inject(Fault(status=0, delay=0.5))
     task = KlingHook(retry_limit=1, retry_delay=0).create_text2video("a cat", external_task_id="slow-1")

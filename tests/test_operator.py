@@ -207,6 +207,15 @@ def test_bad_input_templated_at_run_time_fails_at_once_naming_the_argument(dagba
     assert sandbox.requests == []
 
 
+def test_a_wrong_key_fails_at_once_saying_so(dagbag, sandbox, monkeypatch, capfd):
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox, key="sk-kling-WRONG-key-0123456789"))
+    dag_run, tis = run(dagbag, "kling_lost_answer_resubmit")  # retries=1: a wrong key must not use it
+    assert dag_run.state == "failed"
+    assert (tis["generate", -1].state, tis["generate", -1].try_number) == ("failed", 1)
+    assert "The API key was refused" in "".join(capfd.readouterr())
+    assert sandbox.tasks == {} and sandbox.stats()["requests"] == {"POST": 1}
+
+
 def test_the_key_is_nowhere_airflow_stored_it(dagbag, sandbox, capfd):
     from airflow.utils.session import create_session
     from sqlalchemy import text

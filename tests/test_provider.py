@@ -49,10 +49,19 @@ def test_providers_manager_reads_the_connection_form():
     manager = ProvidersManager()
     assert "airflow-provider-kling" in manager.providers
     behaviour = manager.field_behaviours["kling"]
-    assert "login" in behaviour["hidden_fields"] and "schema" in behaviour["hidden_fields"]
-    assert behaviour["relabeling"] == {"password": "API key", "host": "Base URL"}
+    assert "login" not in behaviour["hidden_fields"] and "schema" in behaviour["hidden_fields"]
+    assert behaviour["relabeling"] == {
+        "password": "API key",
+        "login": "Access key (Kling's own API only)",
+        "host": "Base URL",
+    }
     widgets = manager.connection_form_widgets
-    assert {"extra__kling__timeout", "extra__kling__retry_limit", "extra__kling__extra_models"} <= set(widgets)
+    assert {
+        "extra__kling__backend",
+        "extra__kling__timeout",
+        "extra__kling__retry_limit",
+        "extra__kling__extra_models",
+    } <= set(widgets)
 
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 

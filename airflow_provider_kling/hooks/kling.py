@@ -500,8 +500,6 @@ class KlingHook(_KlingHookBase):
             self._request_once("GET", self._task_path(settings, "airflow-connection-test"))
         except KlingTaskNotFoundError:
             return True, f"Connected to {settings.base_url} ({settings.backend.name}): the API key was accepted."
-        except KlingAuthError as error:
-            return False, f"The API key was refused: {error}"
         except KlingTransientError as error:
             return False, f"The service could not be reached: {error}"
         except KlingError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -82,12 +83,15 @@ with DAG("kling_retries_after_a_failed_generation", schedule=None, start_date=ST
         retry_delay=timedelta(0),
     )
 
+#: Generations in the chaos DAG, a tenth of them doomed by the sandbox (the README's figures use 100).
+CHAOS_GENERATIONS = int(os.environ.get("KLING_CHAOS_GENERATIONS", "60"))
+
 with DAG("kling_chaos", schedule=None, start_date=START):
     KlingText2VideoOperator.partial(
         task_id="generate", deferrable=False, poll_interval=0.1, retries=2, retry_delay=timedelta(0)
-    ).expand(prompt=[f"chaos scene {number}" for number in range(90)])
+    ).expand(prompt=[f"chaos scene {number}" for number in range(CHAOS_GENERATIONS * 9 // 10)])
     KlingText2VideoOperator.partial(task_id="doomed", deferrable=False, poll_interval=0.1, retries=0).expand(
-        prompt=[f"sandbox:fail chaos scene {number}" for number in range(10)]
+        prompt=[f"sandbox:fail chaos scene {number}" for number in range(CHAOS_GENERATIONS // 10)]
     )
 
 with DAG(

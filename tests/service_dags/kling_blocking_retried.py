@@ -1,4 +1,4 @@
-"""A blocking (non-deferrable) generation with retries, for the worker-crash test."""
+"""A blocking (non-deferrable) generation with retries, for the worker-crash test, one per sandbox profile."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ from airflow.sdk import DAG
 
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
 
-with DAG("kling_blocking_retried", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
-    KlingText2VideoOperator(
-        task_id="generate",
-        prompt="A fox crossing a frozen river",
-        deferrable=False,
-        poll_interval=0.5,
-        retries=2,
-        retry_delay=timedelta(seconds=1),
-    )
+for profile in ("cometapi", "kling"):
+    with DAG(
+        f"kling_blocking_retried_{profile}",
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+    ):
+        KlingText2VideoOperator(
+            task_id="generate",
+            prompt="A fox crossing a frozen river",
+            kling_conn_id=f"kling_{profile}",
+            deferrable=False,
+            poll_interval=0.5,
+            retries=2,
+            retry_delay=timedelta(seconds=1),
+        )
