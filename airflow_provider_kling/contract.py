@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -95,6 +96,8 @@ CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 PROMPT_MAX_CHARS = 500
 NEGATIVE_PROMPT_MAX_CHARS = 200
 EXTERNAL_TASK_ID_MAX_CHARS = 128
+#: The longest wait or interval an operator argument may ask for: 30 days.
+MAX_SECONDS = 30 * 86400
 
 #: The request fields of ``POST /kling/v1/videos/text2video``, in the contract's order.
 REQUEST_FIELDS = (
@@ -161,14 +164,27 @@ def check_choice(field: str, value: Any, allowed: Iterable[str]) -> str:
 def _text(field: str, value: Any, max_chars: int, *, required: bool = False) -> str:
     if not isinstance(value, str):
         raise KlingValidationError(field, f"must be a string, got {type(value).__name__} {_shown(value)}")
-    if required and not value.strip():
+    if required and _is_blank(value):
         raise KlingValidationError(field, f"must not be empty; allowed: 1 to {max_chars} characters")
     if len(value) > max_chars:
         raise KlingValidationError(field, f"is {len(value)} characters long; allowed: at most {max_chars} characters")
     return value
 
 
-def _camera_control(value: Any) -> dict[str, Any]:
+def _is_blank(value: str) -> bool:
+    """Whether a text holds nothing but white space and invisible format characters (zero-width spaces...)."""
+    return not "".join(char for char in value if unicodedata.category(char) != "Cf").strip()
+
+
+def check_cfg_scale(value: Any) -> float:
+    """Check a ``cfg_scale`` (a number from 0 to 1); return it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise KlingValidationError("cfg_scale", f"got {_shown(value)}; allowed: a number from 0 to 1")
+    return value
+
+
+def check_camera_control(value: Any) -> dict[str, Any]:
+    """Check a ``camera_control`` and return it as sent (every axis of a ``simple`` config spelt out)."""
     field = "camera_control"
     if not isinstance(value, Mapping):
         raise KlingValidationError(
@@ -213,12 +229,18 @@ def _camera_control(value: Any) -> dict[str, Any]:
 def _callback_url(value: Any) -> str:
     url = _text("callback_url", value, 2048, required=True)
     parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+    try:
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError:
+        parts = urlsplit("")
+    clean = not any(char.isspace() or unicodedata.category(char) == "Cc" for char in url)
+    if clean and parts.scheme == "https" and parts.hostname:
         return url
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+    if clean and parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
         return url
     raise KlingValidationError(
-        "callback_url", f"got {_shown(url)}; allowed: an https:// URL (http:// only for localhost)"
+        "callback_url",
+        f"got {_shown(url)}; allowed: an https:// URL (http:// only for localhost), no spaces, a port up to 65535",
     )
 
 
@@ -246,9 +268,7 @@ def build_text2video_request(fields: Mapping[str, Any], *, extra_models: Iterabl
     if model is not None:
         body["model_name"] = check_choice("model_name", model, (*KNOWN_MODELS, *extra_models))
     if "cfg_scale" in given:
-        scale = given["cfg_scale"]
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 1:
-            raise KlingValidationError("cfg_scale", f"got {_shown(scale)}; allowed: a number from 0 to 1")
+        scale = check_cfg_scale(given["cfg_scale"])
         if model in NO_CFG_SCALE_MODELS:
             raise KlingValidationError("cfg_scale", f"is not supported by {model}; leave it unset for this model")
         body["cfg_scale"] = scale
@@ -267,7 +287,7 @@ def build_text2video_request(fields: Mapping[str, Any], *, extra_models: Iterabl
                 "sound", f"is not supported by {model}; models with generated audio: {', '.join(SOUND_MODELS)}"
             )
     if "camera_control" in given:
-        body["camera_control"] = _camera_control(given["camera_control"])
+        body["camera_control"] = check_camera_control(given["camera_control"])
     if "callback_url" in given:
         body["callback_url"] = _callback_url(given["callback_url"])
     if "external_task_id" in given:
@@ -278,9 +298,11 @@ def build_text2video_request(fields: Mapping[str, Any], *, extra_models: Iterabl
 
 
 def check_seconds(name: str, value: Any) -> float:
-    """Check an operator argument that is a duration in seconds (a number above 0); return it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise KlingValidationError(name, f"got {_shown(value)}; allowed: a number of seconds above 0")
+    """Check an operator argument that is a duration in seconds (above 0, at most 30 days); return it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_SECONDS:
+        raise KlingValidationError(
+            name, f"got {_shown(value)}; allowed: a number of seconds above 0, at most {MAX_SECONDS} (30 days)"
+        )
     return value
 
 
@@ -303,13 +325,28 @@ def check_conn_id(value: Any) -> str:
     return check_id("kling_conn_id", value, "the id of a connection of type kling")
 
 
-def task_video_urls(task: Mapping[str, Any]) -> list[str]:
-    """Return the result video URLs of a task object (empty until it succeeds)."""
+def task_videos(task: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """
+    Return the result video items of a task object that carry an ``http(s)`` URL (empty until it succeeds).
+
+    The items are the task object's own, so that what is noted on them (``stored_path``) is in the result.
+    """
     result = task.get("task_result")
     videos = result.get("videos") if isinstance(result, Mapping) else None
     if not isinstance(videos, list):
         return []
-    return [video["url"] for video in videos if isinstance(video, Mapping) and isinstance(video.get("url"), str)]
+    return [
+        video
+        for video in videos
+        if isinstance(video, dict)
+        and isinstance(video.get("url"), str)
+        and urlsplit(video["url"]).scheme in ("http", "https")
+    ]
+
+
+def task_video_urls(task: Mapping[str, Any]) -> list[str]:
+    """Return the result video URLs (``http(s)`` only) of a task object (empty until it succeeds)."""
+    return [video["url"] for video in task_videos(task)]
 
 
 def task_status(task: Mapping[str, Any]) -> TaskStatus | None:
@@ -337,7 +374,8 @@ def parse_task(data: Any, *, submitted: bool = False) -> dict[str, Any]:
     Takes Kling's task object, the relay's own envelope (``{"task_id", "status": "SUCCESS", "data":
     {<Kling's task>}}``) and the relay's OpenAI-style submit answer (``{"id": "task_..."}``). The
     task id must be letters, digits, ``_`` and ``-`` (it goes into paths and file names); a status
-    outside :class:`TaskStatus` is left as given, for :func:`task_status` to call unknown.
+    outside :class:`TaskStatus` is left as given, for :func:`task_status` to call unknown; only the
+    result videos with an ``http(s)`` URL are kept.
 
     :param data: the ``data`` of the answer (see :func:`parse_response`).
     :param submitted: the answer is a submission's: without any status, the task is ``submitted``.
@@ -356,6 +394,9 @@ def parse_task(data: Any, *, submitted: bool = False) -> dict[str, Any]:
         if relay.get("fail_reason") and not task.get("task_status_msg"):
             task["task_status_msg"] = relay["fail_reason"]
     task["task_id"] = _task_id(task.get("task_id") or task.get("id"), data)
+    if isinstance(task.get("task_result"), Mapping) and "videos" in task["task_result"]:
+        # Only the video items that are usable (an http(s) URL) stay: videos[0] is always a real video.
+        task["task_result"] = {**task["task_result"], "videos": task_videos(task)}
     if "task_status" not in task and submitted:
         task["task_status"] = TaskStatus.SUBMITTED.value
     return task
@@ -377,9 +418,10 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def _excerpt(body: bytes, secret: str | None) -> str:
-    text = body[:200].decode("utf-8", "replace").strip()
-    return redact(text, secret)
+def excerpt(body: bytes, secret: str | None) -> str:
+    """The start of an answer, for an error message: ``secret`` is scrubbed before it is cut, so no part shows."""
+    text = redact(body[: 64 << 10].decode("utf-8", "replace"), secret).strip()
+    return text if len(text) <= 200 else f"{text[:200]}..."
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -441,10 +483,17 @@ def _kling_error(
     text = redact(f"Kling error: {message or meaning}", secret)
     if error_class is KlingAuthError:
         text = f"{_KEY_REFUSED}: {text}"
-    details: dict[str, Any] = {"status": status, "code": code, "request_id": request_id}
+    details: dict[str, Any] = {"status": status, "code": code, "request_id": _field(request_id, secret)}
     if error_class is KlingTransientError or (error_class is None and _is_transient_status(status)):
         return KlingTransientError(text, retry_after=retry_after, ambiguous=code not in _REFUSED_CODES, **details)
     return (error_class or KlingPermanentError)(text, **details)
+
+
+def _field(value: Any, secret: str | None) -> str | None:
+    """A code or request id from an answer, as it may go into a message: a short string, never the key."""
+    if value is None or value == "":
+        return None
+    return redact(str(value), secret)[:80]
 
 
 def _by_status(status: int, code: str | None, text: str, retry_after: float | None, *, structured: bool) -> KlingError:
@@ -478,8 +527,12 @@ def _gateway_error(
     row = GATEWAY_ERRORS.get(code)
     if row is not None:
         error_class, advice = row
-        return error_class(redact(f"CometAPI error: {text}: {advice}", secret), status=status, code=code or None)
-    return _by_status(status, code, redact(f"CometAPI error: {text}", secret), retry_after, structured=True)
+        return error_class(
+            redact(f"CometAPI error: {text}: {advice}", secret), status=status, code=_field(code, secret)
+        )
+    return _by_status(
+        status, _field(code, secret), redact(f"CometAPI error: {text}", secret), retry_after, structured=True
+    )
 
 
 def _from_payload(
@@ -528,7 +581,7 @@ def parse_response(
     except (ValueError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
-        message = f"Unreadable answer from Kling (HTTP {status}): {_excerpt(body, secret)!r}"
+        message = f"Unreadable answer from Kling (HTTP {status}): {excerpt(body, secret)!r}"
         looks_like_json = body.lstrip()[:1] in (b"{", b"[")
         if (status < 400 and body.strip() and not looks_like_json) or status in (404, 405):
             raise KlingConfigurationError(
@@ -546,5 +599,5 @@ def parse_response(
     if "task_id" in payload or "id" in payload:
         return payload  # the relay's OpenAI-style task object, not wrapped
     raise KlingTransientError(
-        f"Answer from Kling has no data: {_excerpt(body, secret)!r}", status=status, ambiguous=True
+        f"Answer from Kling has no data: {excerpt(body, secret)!r}", status=status, ambiguous=True
     )

@@ -17,7 +17,10 @@ from airflow_provider_kling.sensors.kling import KlingTaskSensor
 
 # (argument, value, text the error must contain); checked when the task runs, before anything is sent:
 # every bad request field of the hook's table (the operator passes them through), and what the operator adds.
-OPERATOR_RUN_TIME = [row for row in INVALID_FIELDS if row[0] != "resolution"] + [
+#: Request fields that are not templated: the operator checks them when the DAG is parsed.
+NOT_TEMPLATED_FIELDS = ("cfg_scale", "camera_control")
+
+OPERATOR_RUN_TIME = [row for row in INVALID_FIELDS if row[0] not in ("resolution", *NOT_TEMPLATED_FIELDS)] + [
     ("prompt", None, "is required: 1 to 500 characters"),
     ("prompt", ["a cat", "a dog"], "must be a string"),
     ("model_name", "KLING-V1", "allowed: kling-v1, kling-v1-6"),
@@ -27,10 +30,13 @@ OPERATOR_RUN_TIME = [row for row in INVALID_FIELDS if row[0] != "resolution"] + 
     ("output_path", "nosuch://bucket/videos", "whose scheme has a filesystem installed"),
     ("output_path", "videos", "a relative path; allowed: an absolute path"),
     ("output_path", "", "a relative path; allowed: an absolute path"),
+    ("output_path", "file://videos", "a relative path; allowed: an absolute path"),
+    ("output_path", "/proc/kling-videos", "where nothing can be written"),
+    ("external_task_id", "x" * 121, "at most 120 characters"),
 ]
 
 # Checked when the DAG is parsed: these arguments are not templated.
-OPERATOR_PARSE_TIME = [
+OPERATOR_PARSE_TIME = [row for row in INVALID_FIELDS if row[0] in NOT_TEMPLATED_FIELDS] + [
     ("kling_conn_id", "", "allowed: the id of a connection of type kling"),
     ("kling_conn_id", None, "allowed: the id of a connection of type kling"),
     ("wait_for_completion", "yes", "allowed: True or False"),
@@ -48,6 +54,7 @@ OPERATOR_PARSE_TIME = [
     ("timeout", "1h", "allowed: a number of seconds above 0"),
     ("timeout", timedelta(0), "allowed: a number of seconds above 0"),
     ("timeout", None, "allowed: a number of seconds above 0"),
+    ("timeout", 10**400, "at most 2592000 (30 days)"),
 ]
 
 SENSOR_RUN_TIME = [
@@ -63,6 +70,7 @@ SENSOR_PARSE_TIME = [
     ("deferrable", "false", KlingValidationError, "allowed: True or False"),
     ("poke_interval", -1, ValueError, "poke_interval` must be timedelta object or a non-negative number"),
     ("poke_interval", "10", ValueError, "poke_interval` must be timedelta object or a non-negative number"),
+    ("poke_interval", 0, KlingValidationError, "allowed: a number of seconds above 0"),
     ("timeout", -1, ValueError, "timeout` must be timedelta object or a non-negative number"),
     ("mode", "fast", ValueError, "The mode must be one of ['poke', 'reschedule']"),
 ]

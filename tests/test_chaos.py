@@ -1,4 +1,4 @@
-"""Chaos: generations through the operator (60, or KLING_CHAOS_GENERATIONS) while about a third of all API requests
+"""Chaos: generations through the operator (40, or KLING_CHAOS_GENERATIONS) while about a third of all API requests
 fail, on each sandbox profile."""
 
 from __future__ import annotations

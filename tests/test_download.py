@@ -59,15 +59,15 @@ def test_an_interrupted_transfer_is_retried_from_the_start(sandbox, video_url, t
 
 def test_a_size_different_from_the_servers_is_refused(sandbox, video_url, tmp_path, monkeypatch):
     # urllib3 normally catches a short body first; this shows our own check in case it does not.
-    import requests
+    import urllib3
 
-    original = requests.Response.iter_content
+    original = urllib3.response.HTTPResponse.read1
 
-    def one_byte_short(response, chunk_size=1, decode_unicode=False):
-        data = b"".join(original(response, chunk_size))
-        yield data[:-1]
+    def one_byte_short(response, amt=None, decode_content=None):
+        data = original(response, amt, decode_content)
+        return data[:-1] if data and not response.length_remaining else data
 
-    monkeypatch.setattr(requests.Response, "iter_content", one_byte_short)
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "read1", one_byte_short)
     with pytest.raises(KlingTransientError, match=r"got \d+ bytes, the server announced \d+"):
         KlingHook(retry_limit=0).download_video(video_url, f"file://{tmp_path / 'cat.mp4'}")
     assert list(tmp_path.iterdir()) == []

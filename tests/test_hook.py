@@ -74,6 +74,7 @@ def test_only_the_fields_given_are_sent(cometapi_sandbox):
 INVALID_FIELDS = [
     ("prompt", "", "1 to 500"),
     ("prompt", "   ", "1 to 500"),
+    ("prompt", "\u200b" * 10, "1 to 500"),
     ("prompt", "x" * 501, "at most 500"),
     ("prompt", 42, "must be a string"),
     ("negative_prompt", "x" * 201, "at most 200"),
@@ -104,6 +105,9 @@ INVALID_FIELDS = [
     ("callback_url", "http://example.com/hook", "https://"),
     ("callback_url", "ftp://example.com/hook", "https://"),
     ("callback_url", "", "must not be empty"),
+    ("callback_url", "https://exa mple.com/hook", "no spaces"),
+    ("callback_url", "https://example.com\n.evil/hook", "no spaces"),
+    ("callback_url", "https://example.com:99999/hook", "a port up to 65535"),
     ("external_task_id", "", "must not be empty"),
     ("external_task_id", 123, "must be a string"),
     ("external_task_id", "x" * 129, "at most 128"),
@@ -529,6 +533,17 @@ def test_the_connection_test_says_when_the_host_is_not_the_kling_api(cometapi_sa
             KlingValidationError,
             "extra 'timeout'",
         ),
+        *[
+            ({"conn_type": "kling", "password": "k", "extra": {name: value}}, KlingValidationError, f"extra '{name}'")
+            for name, value in [
+                ("timeout", "nan"),
+                ("timeout", "inf"),
+                ("retry_limit", "1e9"),
+                ("retry_delay", -1),
+                ("max_video_bytes", 0),
+                ("allow_private_video_hosts", "yes"),
+            ]
+        ],
         (
             {"conn_type": "kling", "password": "k", "extra": {"backend": "openai"}},
             KlingValidationError,
@@ -546,6 +561,12 @@ def test_bad_connections_are_refused_before_any_request(cometapi_sandbox, monkey
     with pytest.raises(error_class, match=text):
         KlingHook().create_text2video("a cat")
     assert cometapi_sandbox.requests == []
+
+
+def test_a_port_goes_after_the_host_and_before_any_path(cometapi_sandbox, monkeypatch):
+    conn = {"conn_type": "kling", "host": "https://proxy.example.com/cometapi", "port": 8443, "password": "k"}
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", json.dumps(conn))
+    assert KlingHook().settings.base_url == "https://proxy.example.com:8443/cometapi"
 
 
 def test_a_missing_connection_is_named(cometapi_sandbox):

@@ -8,10 +8,13 @@ what the service can do, and retry through the same tenacity policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import re
+import time
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from airflow.sdk import BaseHook
 
@@ -32,11 +35,15 @@ from airflow_provider_kling.exceptions import (
     KlingConfigurationError,
     KlingError,
     KlingInvalidRequestError,
+    KlingPermanentError,
     KlingSubmissionUnknownError,
     KlingTaskNotFoundError,
     KlingTransientError,
+    KlingUnexpectedAnswerError,
     KlingValidationError,
+    KlingWaitTimeoutError,
 )
+from airflow_provider_kling.netguard import MAX_ANSWER_BYTES, CappedBody
 
 if TYPE_CHECKING:
     import httpx
@@ -48,6 +55,10 @@ DOWNLOAD_CHUNK_BYTES = 1 << 20
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRY_LIMIT = 5
 DEFAULT_RETRY_DELAY = 2.0
+#: The most retries of one call that a connection may ask for.
+MAX_RETRY_LIMIT = 20
+#: What an HTTP header can carry of a key: visible ASCII, no spaces or line breaks.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 MAX_RETRY_DELAY = 60.0
 #: The longest ``Retry-After`` honoured as given; longer asks are capped to this.
 MAX_RETRY_AFTER = 300.0
@@ -75,20 +86,35 @@ class KlingSettings:
     backend: Backend = DEFAULT_BACKEND
     #: Kling's own API: the access key (the token's issuer); ``api_key`` is then the secret key.
     access_key: str | None = None
+    #: The connection's ``allow_private_video_hosts`` extra; None: allowed when the base URL's host is private.
+    allow_private_video_hosts: bool | None = None
+    #: The connection's ``max_video_bytes`` extra: the largest video stored.
+    max_video_bytes: int = 4 << 30
+    #: Every form of the key to register with the secrets masker (as given, and as sent).
+    secrets: tuple[str, ...] = field(default=(), compare=False)
 
 
-def _number(conn_id: str, name: str, value: Any, default: float, *, minimum: float) -> float:
+def _number(conn_id: str, name: str, value: Any, default: float, *, minimum: float, maximum: float) -> float:
     if value in (None, ""):
         return default
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        number = minimum - 1
-    if number < minimum:
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not minimum <= number <= maximum:
         raise KlingValidationError(
-            f"connection {conn_id!r} extra {name!r}", f"got {value!r}; allowed: a number >= {minimum:g}"
+            f"connection {conn_id!r} extra {name!r}",
+            f"got {value!r}; allowed: a number from {minimum:g} to {maximum:g}",
         )
     return number
+
+
+def _flag(conn_id: str, name: str, value: Any) -> bool | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or value in ("true", "false"):
+        return value in (True, "true")
+    raise KlingValidationError(f"connection {conn_id!r} extra {name!r}", f"got {value!r}; allowed: true or false")
 
 
 class _KlingHookBase(BaseHook):
@@ -104,7 +130,11 @@ class _KlingHookBase(BaseHook):
         with code 1302/1303, 5xx) is retried inside the hook before the error is raised;
         default: the connection's ``retry_limit`` extra, or 5.
     :param retry_delay: base seconds of the exponential backoff (with jitter, capped at 60 s);
-        a ``Retry-After`` header takes precedence. Default: the connection's ``retry_delay`` extra, or 2.
+        a ``Retry-After`` header takes precedence (up to 300 s). Default: the connection's
+        ``retry_delay`` extra, or 2.
+    :param deadline: an absolute time (``time.time()``) that bounds everything a call does:
+        requests, retries, ``Retry-After`` pauses and downloads. Past it a call raises
+        :class:`~airflow_provider_kling.exceptions.KlingWaitTimeoutError`. Default: none.
     """
 
     conn_name_attr = "kling_conn_id"
@@ -119,12 +149,14 @@ class _KlingHookBase(BaseHook):
         timeout: float | None = None,
         retry_limit: int | None = None,
         retry_delay: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         super().__init__()
         self.kling_conn_id = kling_conn_id
         self.timeout = timeout
         self.retry_limit = retry_limit
         self.retry_delay = retry_delay
+        self.deadline = deadline
         self._token: tuple[str, float] | None = None
 
     @classmethod
@@ -144,11 +176,18 @@ class _KlingHookBase(BaseHook):
                 f"connection {conn_id!r} extra 'backend'",
                 f"got {extra.get('backend')!r}; allowed: {', '.join(BACKENDS)}",
             )
-        api_key = conn.password or extra.get("api_key")
-        if not api_key or not isinstance(api_key, str):
+        given_key = conn.password or extra.get("api_key")
+        api_key = given_key.strip() if isinstance(given_key, str) else None
+        if not api_key:
             what = "Kling secret key" if backend.auth == "jwt" else "CometAPI key"
             raise KlingAuthError(
                 f"Connection {conn_id!r} has no API key set: put the {what} in its password (or its api_key extra)"
+            )
+        if not _HEADER_SAFE.fullmatch(api_key):
+            raise KlingValidationError(
+                f"connection {conn_id!r} password",
+                "holds characters an HTTP header cannot carry (a space or a line break inside the key?); "
+                "allowed: the key alone",
             )
         if backend.auth == "jwt" and not conn.login:
             raise KlingAuthError(
@@ -163,7 +202,7 @@ class _KlingHookBase(BaseHook):
                 f"connection {conn_id!r} host", f"got {base_url!r}; allowed: an http:// or https:// base URL"
             )
         if conn.port and parts.port is None:
-            base_url = f"{base_url}:{conn.port}"
+            base_url = urlunsplit(parts._replace(netloc=f"{parts.netloc}:{conn.port}"))
         models = extra.get("extra_models") or ()
         if isinstance(models, str):
             models = [name.strip() for name in models.split(",")]
@@ -172,17 +211,39 @@ class _KlingHookBase(BaseHook):
             api_key=api_key,
             backend=backend,
             access_key=conn.login if backend.auth == "jwt" else None,
-            timeout=self.timeout or _number(conn_id, "timeout", extra.get("timeout"), DEFAULT_TIMEOUT, minimum=0.001),
+            timeout=self.timeout
+            or _number(conn_id, "timeout", extra.get("timeout"), DEFAULT_TIMEOUT, minimum=0.001, maximum=3600),
             retry_limit=int(
                 self.retry_limit
                 if self.retry_limit is not None
-                else _number(conn_id, "retry_limit", extra.get("retry_limit"), DEFAULT_RETRY_LIMIT, minimum=0)
+                else _number(
+                    conn_id,
+                    "retry_limit",
+                    extra.get("retry_limit"),
+                    DEFAULT_RETRY_LIMIT,
+                    minimum=0,
+                    maximum=MAX_RETRY_LIMIT,
+                )
             ),
             retry_delay=(
                 self.retry_delay
                 if self.retry_delay is not None
-                else _number(conn_id, "retry_delay", extra.get("retry_delay"), DEFAULT_RETRY_DELAY, minimum=0)
+                else _number(
+                    conn_id,
+                    "retry_delay",
+                    extra.get("retry_delay"),
+                    DEFAULT_RETRY_DELAY,
+                    minimum=0,
+                    maximum=MAX_RETRY_DELAY,
+                )
             ),
+            allow_private_video_hosts=_flag(
+                conn_id, "allow_private_video_hosts", extra.get("allow_private_video_hosts")
+            ),
+            max_video_bytes=int(
+                _number(conn_id, "max_video_bytes", extra.get("max_video_bytes"), 4 << 30, minimum=1, maximum=1 << 40)
+            ),
+            secrets=tuple(dict.fromkeys((api_key, given_key))),
             extra_models=tuple(name for name in models if name),
         )
 
@@ -199,7 +260,6 @@ class _KlingHookBase(BaseHook):
         """
         if settings.backend.auth != "jwt":
             return f"Bearer {settings.api_key}", None
-        import time
 
         now = time.time()
         if self._token is not None and self._token[1] - JWT_RENEW_BEFORE > now:
@@ -231,25 +291,39 @@ class _KlingHookBase(BaseHook):
             )
         return self._task_path(settings, external_task_id)
 
-    def _transport_error(self, settings: KlingSettings, error: Exception) -> KlingTransientError:
+    def _transport_error(self, settings: KlingSettings, error: Exception) -> KlingError:
+        """The error for a request that got no answer: transient, or the wait's end when the deadline cut it."""
         text = redact(
             f"Could not get an answer from Kling at {settings.base_url}: {type(error).__name__}: {error}",
             settings.api_key,
         )
+        if self.deadline is not None and time.time() >= self.deadline:
+            return KlingWaitTimeoutError(f"The deadline passed during a request. {text}")
         return KlingTransientError(text, ambiguous=True)
+
+    def _time_left(self, settings: KlingSettings, what: str) -> float:
+        """Seconds the next request may take: the request timeout, cut to the deadline; past the deadline, raise."""
+        if self.deadline is None:
+            return settings.timeout
+        remaining = self.deadline - time.time()
+        if remaining <= 0:
+            raise KlingWaitTimeoutError(f"The deadline passed before {what}")
+        return min(settings.timeout, remaining)
 
     def _retry_policy(self, settings: KlingSettings) -> dict[str, Any]:
         """Keyword arguments for tenacity's ``Retrying`` and ``AsyncRetrying``: one policy for both."""
         from tenacity import retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
         backoff = wait_exponential_jitter(
-            multiplier=settings.retry_delay, max=MAX_RETRY_DELAY, jitter=settings.retry_delay
+            initial=settings.retry_delay, max=MAX_RETRY_DELAY, jitter=settings.retry_delay
         )
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             retry_after = getattr(error, "retry_after", None)
-            return min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else backoff(state)
+            pause = min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else backoff(state)
+            # Never past the deadline: the next attempt then finds it passed and raises KlingWaitTimeoutError.
+            return pause if self.deadline is None else max(0.0, min(pause, self.deadline - time.time()))
 
         def log_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -289,7 +363,8 @@ class KlingHook(_KlingHookBase):
         from airflow.sdk.log import mask_secret
 
         settings = self._settings_from(self.get_connection(self.kling_conn_id))
-        mask_secret(settings.api_key)
+        for secret in settings.secrets:
+            mask_secret(secret)
         return settings
 
     def get_conn(self) -> requests.Session:
@@ -306,22 +381,31 @@ class KlingHook(_KlingHookBase):
 
     def _request_once(self, method: str, route: str, **kwargs: Any) -> Any:
         import requests
+        import urllib3
         from airflow.sdk.log import mask_secret
 
         settings = self.settings
+        url = f"{settings.base_url}{route}"
+        timeout = self._time_left(settings, f"a request to {url}")
         authorization, new_token = self._authorization(settings)
         if new_token:
             mask_secret(new_token)
-        url = f"{settings.base_url}{route}"
+        body = CappedBody(MAX_ANSWER_BYTES, time.monotonic() + timeout, f"The answer from {url}")
         try:
-            response = self._session.request(
-                method, url, timeout=settings.timeout, verify=True, headers={"Authorization": authorization}, **kwargs
-            )
-        except requests.RequestException as error:
+            with self._session.request(
+                method,
+                url,
+                timeout=timeout,
+                verify=True,
+                stream=True,
+                headers={"Authorization": authorization},
+                **kwargs,
+            ) as response:
+                while chunk := response.raw.read1(1 << 16, decode_content=True):
+                    body.add(chunk)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, KlingTransientError) as error:
             raise self._transport_error(settings, error) from None
-        return parse_response(
-            response.status_code, response.headers, response.content, secret=settings.api_key, url=url
-        )
+        return parse_response(response.status_code, response.headers, body.bytes(), secret=settings.api_key, url=url)
 
     def _request(self, method: str, route: str, **kwargs: Any) -> Any:
         from tenacity import Retrying
@@ -397,6 +481,46 @@ class KlingHook(_KlingHookBase):
         """
         return parse_task(self._request("GET", self._task_path(self.settings, task_id)))
 
+    def wait_for_task(self, task_id: str, *, poll_interval: float = 10.0, timeout: float = 3600.0) -> dict[str, Any]:
+        """
+        Poll a Kling task until it ends (``succeed`` or ``failed``); return its final task object.
+
+        A status outside the known set is logged and waited on, never taken as the end. The
+        ``timeout`` bounds the whole wait, requests and retries included (with the hook's own
+        ``deadline``, whichever comes first).
+
+        :param task_id: the Kling ``task_id``.
+        :param poll_interval: seconds between polls.
+        :param timeout: the longest wait, in seconds; then
+            :class:`~airflow_provider_kling.exceptions.KlingWaitTimeoutError` is raised.
+        """
+        from airflow_provider_kling.contract import task_status
+
+        outer = self.deadline
+        self.deadline = time.time() + timeout if outer is None else min(outer, time.time() + timeout)
+        started, last = time.monotonic(), None
+        try:
+            while True:
+                try:
+                    task = self.get_task(task_id)
+                except KlingWaitTimeoutError:
+                    task = None
+                status = task_status(task) if task is not None else None
+                if task is not None and task.get("task_status") != last:
+                    last = task.get("task_status")
+                    self.log.info("Kling task %s is %r after %.0f s", task_id, last, time.monotonic() - started)
+                if status is not None and not status.is_active:
+                    return task
+                remaining = self.deadline - time.time()
+                if task is None or remaining <= 0:
+                    raise KlingWaitTimeoutError(
+                        f"Kling task {task_id} did not end within the timeout: waited "
+                        f"{time.monotonic() - started:.0f} s, last status {last!r}"
+                    )
+                time.sleep(min(poll_interval, remaining))
+        finally:
+            self.deadline = outer
+
     def _find_once(self, external_task_id: str) -> dict[str, Any] | None:
         """One lookup by ``external_task_id``, without retries of its own (it runs inside a submission's)."""
         try:
@@ -445,50 +569,121 @@ class KlingHook(_KlingHookBase):
         """
         Store a result video at ``destination`` and return its size in bytes.
 
-        The body is streamed in 1 MiB chunks (constant memory) into a hidden temporary file beside
-        the destination, checked against the server's ``Content-Length``, then renamed into place,
-        so no half-written file ever carries the final name. Failures are retried like API calls.
+        The body is streamed (constant memory) into a hidden temporary file beside the destination,
+        checked against the server's ``Content-Length``, then renamed into place, so no half-written
+        file ever carries the final name. Only what is a video is stored: an MP4's first box, no
+        text or JSON content type, at most the connection's ``max_video_bytes`` (default 4 GiB).
+        Only ``http(s)`` URLs on public hosts are fetched, and each redirect is checked the same
+        way; private, loopback and link-local hosts need the connection's
+        ``allow_private_video_hosts`` extra (allowed by default when the base URL itself is on
+        such a host, as the local sandbox is). The download as a whole must finish within the
+        request timeout plus 1 s per MiB announced, and within the hook's deadline. Failures are
+        retried like API calls. The API key is never sent to the video host.
 
-        :param url: the video URL from the task result; only ``http`` and ``https`` are accepted.
+        :param url: the video URL from the task result.
         :param destination: where to store it: an ``ObjectStoragePath`` or URL (``file://``,
             ``s3://``, ``gs://``... as the installed providers support).
         """
         import uuid
 
         import requests
+        import urllib3
         from airflow.sdk import ObjectStoragePath
         from tenacity import Retrying
 
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-            raise KlingValidationError("url", f"got {url!r}; allowed: an http:// or https:// URL")
+        from airflow_provider_kling.netguard import (
+            MIN_DOWNLOAD_BYTES_PER_SECOND,
+            check_video_url,
+            is_private_host,
+            looks_like_video,
+        )
+
+        settings = self.settings
+        allow_private = settings.allow_private_video_hosts
+        if allow_private is None:
+            allow_private = is_private_host(urlsplit(settings.base_url).hostname or "")
+        check_video_url(url, allow_private=allow_private)
         target = destination if isinstance(destination, ObjectStoragePath) else ObjectStoragePath(destination)
         target.parent.mkdir(parents=True, exist_ok=True)
 
         def fetch() -> int:
+            timeout = self._time_left(settings, f"the download of {url}")
+            started = time.monotonic()
             partial = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
             try:
-                with self._download_session.get(url, stream=True, timeout=self.settings.timeout) as response:
-                    if response.status_code != 200:
-                        parse_response(response.status_code, response.headers, response.content)
-                    expected = response.headers.get("Content-Length")
-                    size = 0
+                with self._open_video(url, timeout, allow_private) as response:
+                    expected = _content_length(response.headers)
+                    self._check_video_answer(url, response, expected, settings)
+                    until = started + timeout + (expected or settings.max_video_bytes) / MIN_DOWNLOAD_BYTES_PER_SECOND
+                    if self.deadline is not None:
+                        until = min(until, started + self.deadline - time.time())
+                    body = CappedBody(settings.max_video_bytes, until, f"The video at {url}")
+                    head = b""
                     with partial.open("wb") as out:
-                        for chunk in response.iter_content(DOWNLOAD_CHUNK_BYTES):
+                        while chunk := response.raw.read1(DOWNLOAD_CHUNK_BYTES, decode_content=True):
+                            body.check(len(chunk))
+                            if len(head) < 8:
+                                head += chunk[:8]
+                                if len(head) >= 8 and not looks_like_video(head):
+                                    raise KlingUnexpectedAnswerError(f"The file at {url} is not an MP4 video")
                             out.write(chunk)
-                            size += len(chunk)
-                if expected is not None and size != int(expected):
-                    raise KlingTransientError(f"Download of {url} got {size} bytes, the server announced {expected}")
+                encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+                if body.size < 8 or (expected is not None and not encoded and body.size != expected):
+                    raise KlingTransientError(
+                        f"Download of {url} got {body.size} bytes, the server announced {expected}"
+                    )
                 partial.rename(target)
-                return size
-            except requests.RequestException as error:
+                return body.size
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
                 raise KlingTransientError(f"Download of {url} failed: {type(error).__name__}: {error}") from None
             finally:
                 if partial.exists():
                     partial.unlink()
 
-        size = Retrying(**self._retry_policy(self.settings))(fetch)
+        size = Retrying(**self._retry_policy(settings))(fetch)
         self.log.info("Stored %s (%d bytes) at %s", url, size, target)
         return size
+
+    def _open_video(self, url: str, timeout: float, allow_private: bool) -> requests.Response:
+        """GET a video, following redirects one at a time, each checked like the first URL."""
+        from urllib.parse import urljoin
+
+        from airflow_provider_kling.netguard import MAX_REDIRECTS, check_video_url
+
+        location = url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._download_session.get(
+                location, stream=True, timeout=timeout, allow_redirects=False, headers={"Accept-Encoding": "identity"}
+            )
+            if not response.is_redirect:
+                return response
+            response.close()
+            location = check_video_url(
+                urljoin(location, response.headers.get("Location", "")), allow_private=allow_private
+            )
+        raise KlingUnexpectedAnswerError(f"Download of {url} was redirected more than {MAX_REDIRECTS} times")
+
+    @staticmethod
+    def _check_video_answer(
+        url: str, response: requests.Response, expected: int | None, settings: KlingSettings
+    ) -> None:
+        """Raise unless the video host's answer is a video that may be stored."""
+        from airflow_provider_kling.contract import excerpt
+        from airflow_provider_kling.netguard import MAX_ERROR_BYTES
+
+        if response.status_code != 200:
+            start = excerpt(response.raw.read(MAX_ERROR_BYTES), None)
+            text = f"Download of {url} failed: HTTP {response.status_code}: {start!r}"
+            retryable = response.status_code in (408, 425, 429) or response.status_code >= 500
+            raise (KlingTransientError if retryable else KlingPermanentError)(text, status=response.status_code)
+        if expected is not None and expected > settings.max_video_bytes:
+            raise KlingUnexpectedAnswerError(
+                f"The video at {url} is announced at {expected} bytes, over the connection's max_video_bytes "
+                f"({settings.max_video_bytes})"
+            )
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind.startswith("text/") or kind in ("application/json", "application/xml", "application/javascript"):
+            raise KlingUnexpectedAnswerError(f"The file at {url} is {kind}, not a video")
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the key against the service by asking for a task that does not exist (costs nothing)."""
@@ -505,6 +700,12 @@ class KlingHook(_KlingHookBase):
         except KlingError as error:
             return False, str(error)
         return True, f"Connected to {settings.base_url} ({settings.backend.name})."
+
+
+def _content_length(headers: Any) -> int | None:
+    """The ``Content-Length`` a server announced, or None when it announced none (or nonsense)."""
+    value = headers.get("Content-Length")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 class _SubmissionPlan:
@@ -650,7 +851,8 @@ class KlingAsyncHook(_KlingHookBase):
             from airflow.sdk.log import amask_secret
 
             settings = self._settings_from(await self.aget_connection(self.kling_conn_id))
-            await amask_secret(settings.api_key)
+            for secret in settings.secrets:
+                await amask_secret(secret)
             self._settings = settings
         return self._settings
 
@@ -669,22 +871,34 @@ class KlingAsyncHook(_KlingHookBase):
             await _shared_clients.release(self._settings)
 
     async def _request_once(self, method: str, route: str, **kwargs: Any) -> Any:
+        import asyncio
+
         import httpx
         from airflow.sdk.log import amask_secret
 
         settings = await self.get_settings()
         client = await self.get_async_conn()
+        url = f"{settings.base_url}{route}"
+        timeout = self._time_left(settings, f"a request to {url}")
         authorization, new_token = self._authorization(settings)
         if new_token:
             await amask_secret(new_token)
-        url = f"{settings.base_url}{route}"
+
+        async def send() -> tuple[int, httpx.Headers, bytes]:
+            body = CappedBody(MAX_ANSWER_BYTES, None, f"The answer from {url}")
+            async with client.stream(
+                method, url, headers={"Authorization": authorization}, timeout=timeout, **kwargs
+            ) as response:
+                async for chunk in response.aiter_bytes():
+                    body.add(chunk)
+            return response.status_code, response.headers, body.bytes()
+
         try:
-            response = await client.request(method, url, headers={"Authorization": authorization}, **kwargs)
-        except httpx.HTTPError as error:
+            # The whole exchange, not each read, is bound by the timeout: a server that drips cannot hold it.
+            status, headers, content = await asyncio.wait_for(send(), timeout)
+        except (httpx.HTTPError, asyncio.TimeoutError) as error:
             raise self._transport_error(settings, error) from None
-        return parse_response(
-            response.status_code, response.headers, response.content, secret=settings.api_key, url=url
-        )
+        return parse_response(status, headers, content, secret=settings.api_key, url=url)
 
     async def _request(self, method: str, route: str, **kwargs: Any) -> Any:
         from tenacity import AsyncRetrying

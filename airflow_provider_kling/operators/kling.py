@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 #: The task state store key under which the operator remembers its submission across tries.
 SUBMISSION_STATE_KEY = "kling_submission"
+#: The longest ``external_task_id`` the operator takes: room for a later generation's ``-N`` within Kling's 128.
+EXTERNAL_TASK_ID_MAX_CHARS = 120
 
 
 def derived_external_task_id(dag_id: str, task_id: str, run_id: str, map_index: int) -> str:
@@ -63,7 +66,8 @@ class KlingText2VideoOperator(BaseOperator):
     :param model_name: ``kling-v1``, ``kling-v1-6``, ``kling-v2-master``, ``kling-v2-1-master``,
         ``kling-v2-5-turbo``, ``kling-v2-6`` or ``kling-v3`` (more through the connection's
         ``extra_models``); default: the service's. Templated.
-    :param cfg_scale: prompt adherence from 0 to 1 (not for the kling-v2.x models).
+    :param cfg_scale: prompt adherence from 0 to 1 (not for the kling-v2.x models); checked when
+        the DAG is parsed.
     :param mode: ``std`` (default) or ``pro`` (higher quality, costs more). Templated.
     :param aspect_ratio: ``16:9`` (default), ``9:16`` or ``1:1``. Templated.
     :param duration: video length in seconds, 5 (default) or 10. Templated.
@@ -72,8 +76,9 @@ class KlingText2VideoOperator(BaseOperator):
         ``right_turn_forward``, ``left_turn_forward``, or ``{"type": "simple", "config": {...}}``
         with exactly one of horizontal, vertical, pan, tilt, roll, zoom non-zero (-10 to 10).
     :param callback_url: an https URL that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation (unique per account); default:
-        derived from the task instance. Templated.
+    :param external_task_id: your own id for the first generation (unique per account), at most
+        120 characters (a later generation adds ``-2``, ``-3``...); default: derived from the task
+        instance. Templated.
     :param on_unknown_submission: what a try does when an earlier submission of this task
         instance may have created a task that the backend cannot be asked about (CometAPI, after a
         lost answer): ``resubmit`` (default) submits again with the same ``external_task_id``, so
@@ -90,7 +95,8 @@ class KlingText2VideoOperator(BaseOperator):
         ``s3://bucket/videos``) to store each result video in, as ``<kling task id>_<n>.mp4``,
         since result URLs expire. Each stored video's item in the result gets ``stored_path`` and
         ``stored_bytes``. Checked before anything is submitted: an absolute path, or a URL whose
-        filesystem is installed. Templated. Default: not stored.
+        filesystem is installed, where a small probe file can be written (and is removed).
+        Templated. Default: not stored.
 
     Any ``Asset`` in ``outlets`` gets an event whose ``extra`` holds ``kling_task_id``,
     ``video_urls`` and ``stored_paths``, so downstream DAGs can be scheduled on new videos.
@@ -137,6 +143,8 @@ class KlingText2VideoOperator(BaseOperator):
     ) -> None:
         from airflow_provider_kling.contract import (
             UNKNOWN_SUBMISSION_POLICIES,
+            check_camera_control,
+            check_cfg_scale,
             check_choice,
             check_conn_id,
             check_flag,
@@ -147,12 +155,12 @@ class KlingText2VideoOperator(BaseOperator):
         self.prompt = prompt
         self.negative_prompt = negative_prompt
         self.model_name = model_name
-        self.cfg_scale = cfg_scale
+        self.cfg_scale = cfg_scale if cfg_scale is None else check_cfg_scale(cfg_scale)
         self.mode = mode
         self.aspect_ratio = aspect_ratio
         self.duration = duration
         self.sound = sound
-        self.camera_control = camera_control
+        self.camera_control = camera_control if camera_control is None else check_camera_control(camera_control)
         self.callback_url = callback_url
         self.external_task_id = external_task_id
         self.on_unknown_submission = check_choice(
@@ -181,7 +189,15 @@ class KlingText2VideoOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, find or submit this task instance's generation, then wait for it."""
         body = self.hook.validate_text2video(**self._request_fields())
-        self._output_folder()
+        if len(body.get("external_task_id", "")) > EXTERNAL_TASK_ID_MAX_CHARS:
+            from airflow_provider_kling.exceptions import KlingValidationError
+
+            raise KlingValidationError(
+                "external_task_id",
+                f"is {len(body['external_task_id'])} characters long; allowed: at most {EXTERNAL_TASK_ID_MAX_CHARS} "
+                "characters (Kling takes 128, and a later generation adds '-2', '-3'...)",
+            )
+        self._check_writable(self._output_folder())
         task = self._find_or_submit(context, body)
         deadline = time.time() + self.timeout
         if not self.wait_for_completion or self._has_ended(task):
@@ -198,12 +214,17 @@ class KlingText2VideoOperator(BaseOperator):
                 ),
                 method_name="execute_complete",
             )
-        return self._result(context, self._wait(task, deadline))
+        waited = self.hook.wait_for_task(
+            task["task_id"], poll_interval=self.poll_interval, timeout=deadline - time.time()
+        )
+        return self._result(context, waited)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Turn the trigger's event into the task's result or failure."""
         from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingWaitTimeoutError
 
+        with contextlib.suppress(KlingError):
+            self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
         status, message = event["status"], event["message"]
         self.log.info(message)
         if status == "timeout":
@@ -301,25 +322,6 @@ class KlingText2VideoOperator(BaseOperator):
         status = task_status(task)
         return status is not None and not status.is_active
 
-    def _wait(self, task: dict[str, Any], deadline: float) -> dict[str, Any]:
-        from airflow_provider_kling.exceptions import KlingWaitTimeoutError
-
-        started = time.monotonic()
-        status = task.get("task_status")
-        while not self._has_ended(task):
-            remaining = deadline - time.time()
-            if remaining <= 0:
-                raise KlingWaitTimeoutError(
-                    f"Kling task {task['task_id']} did not end within the timeout: waited "
-                    f"{time.monotonic() - started:.0f} s, last status {status!r}"
-                )
-            time.sleep(min(self.poll_interval, remaining))
-            task = self.hook.get_task(task["task_id"])
-            if task.get("task_status") != status:
-                status = task.get("task_status")
-                self.log.info("Kling task %s is %s after %.0f s", task["task_id"], status, time.monotonic() - started)
-        return task
-
     def _result(self, context: Context, task: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_kling.contract import TaskStatus, task_status, task_video_urls
         from airflow_provider_kling.exceptions import KlingTaskFailedError, KlingUnexpectedAnswerError
@@ -333,9 +335,9 @@ class KlingText2VideoOperator(BaseOperator):
         if not urls:
             raise KlingUnexpectedAnswerError(f"Kling says task {task['task_id']} succeeded, but it names no video URL")
         self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
-        self.kling_video_url = urls[0]
         if self.output_path:
             self._store_videos(task)
+        self.kling_video_url = urls[0]  # only once all went well: a failed task keeps no link
         self._record_asset_events(context, task)
         return task
 
@@ -360,13 +362,36 @@ class KlingText2VideoOperator(BaseOperator):
             folder.fs  # noqa: B018 - resolving the filesystem is the check
         except (TypeError, ValueError, AttributeError, ImportError) as error:
             raise KlingValidationError("output_path", f"got {self.output_path!r} ({error}); {allowed}") from None
-        if not folder.protocol and not folder.is_absolute():
+        written = str(self.output_path)
+        relative_url = written.startswith("file://") and not written.startswith(("file:///", "file://localhost/"))
+        if relative_url or (not folder.protocol and not folder.is_absolute()):
             raise KlingValidationError("output_path", f"got {self.output_path!r}, a relative path; {allowed}")
         return folder
 
+    @staticmethod
+    def _check_writable(folder: ObjectStoragePath | None) -> None:
+        """Write and remove a small file in ``folder``, so that a folder we cannot write to fails before paying."""
+        if folder is None:
+            return
+        import uuid
+
+        from airflow_provider_kling.exceptions import KlingValidationError
+
+        probe = folder / f".kling-write-check-{uuid.uuid4().hex}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except Exception as error:  # any filesystem's refusal: permission, read-only, missing bucket...
+            raise KlingValidationError(
+                "output_path", f"got {str(folder)!r}, where nothing can be written ({type(error).__name__}: {error})"
+            ) from None
+
     def _store_videos(self, task: dict[str, Any]) -> None:
+        from airflow_provider_kling.contract import task_videos
+
         folder = self._output_folder()
-        for index, video in enumerate(task["task_result"]["videos"]):
+        for index, video in enumerate(task_videos(task)):
             destination = folder / f"{task['task_id']}_{index}.mp4"
             video["stored_bytes"] = self.hook.download_video(video["url"], destination)
             video["stored_path"] = str(destination)
@@ -374,12 +399,12 @@ class KlingText2VideoOperator(BaseOperator):
     def _record_asset_events(self, context: Context, task: dict[str, Any]) -> None:
         from airflow.sdk import Asset
 
-        from airflow_provider_kling.contract import task_video_urls
+        from airflow_provider_kling.contract import task_videos
 
-        videos = task["task_result"]["videos"]
+        videos = task_videos(task)
         extra = {
             "kling_task_id": task["task_id"],
-            "video_urls": task_video_urls(task),
+            "video_urls": [video["url"] for video in videos],
             "stored_paths": [video["stored_path"] for video in videos if "stored_path" in video],
         }
         for outlet in self.outlets:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from functools import cached_property
@@ -34,7 +35,7 @@ class KlingTaskSensor(BaseSensorOperator):
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param deferrable: wait in the triggerer instead of a worker; default: Airflow's
         ``[operators] default_deferrable``.
-    :param poke_interval: seconds between polls of the task.
+    :param poke_interval: seconds between polls of the task, above 0.
     """
 
     template_fields: Sequence[str] = ("kling_task_id",)
@@ -50,9 +51,10 @@ class KlingTaskSensor(BaseSensorOperator):
         poke_interval: float = 10,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_kling.contract import check_conn_id, check_flag
+        from airflow_provider_kling.contract import check_conn_id, check_flag, check_seconds
 
         super().__init__(poke_interval=poke_interval, **kwargs)
+        check_seconds("poke_interval", self.poke_interval)
         self.kling_task_id = kling_task_id
         self.kling_conn_id = check_conn_id(kling_conn_id)
         self.deferrable = check_flag("deferrable", deferrable)
@@ -115,6 +117,8 @@ class KlingTaskSensor(BaseSensorOperator):
 
         from airflow_provider_kling.exceptions import KlingError, KlingPermanentError
 
+        with contextlib.suppress(KlingError):
+            self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
         status, message = event["status"], event["message"]
         if status == "timeout":
             raise AirflowSensorTimeout(message)

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_kling.contract import task_status, task_video_urls
+from airflow_provider_kling.contract import TaskStatus, task_status, task_video_urls
 
 
 class KlingTaskTrigger(BaseTrigger):
@@ -62,18 +62,31 @@ class KlingTaskTrigger(BaseTrigger):
             {"status": status, "kling_task_id": self.kling_task_id, "task": task, "message": message, **extra}
         )
 
+    def _timed_out(self, task: dict[str, Any] | None, status: str) -> TriggerEvent:
+        elapsed = time.time() - self.started_at
+        return self._event(
+            "timeout",
+            f"Kling task {self.kling_task_id} did not end within the timeout: waited {elapsed:.0f} s, "
+            f"last status {status!r}",
+            task,
+        )
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the task ends or the deadline passes; yield one event."""
-        from airflow_provider_kling.exceptions import KlingError
+        from airflow_provider_kling.exceptions import KlingError, KlingWaitTimeoutError
         from airflow_provider_kling.hooks.kling import KlingAsyncHook
 
-        hook = KlingAsyncHook(self.kling_conn_id)
+        # The deadline bounds each request, the hook's retries and their pauses, not only the polls between.
+        hook = KlingAsyncHook(self.kling_conn_id, deadline=self.deadline)
         task: dict[str, Any] | None = None
         last_status = "unknown"
         try:
             while True:
                 try:
                     task = await hook.get_task(self.kling_task_id)
+                except KlingWaitTimeoutError:
+                    yield self._timed_out(task, last_status)
+                    return
                 except KlingError as error:
                     yield self._event("error", str(error), task, retryable=error.retryable)
                     return
@@ -85,6 +98,10 @@ class KlingTaskTrigger(BaseTrigger):
                     last_status = status
                 if known is not None and not known.is_active:
                     urls = task_video_urls(task)
+                    if known is TaskStatus.SUCCEED and not urls:
+                        message = f"Kling says task {self.kling_task_id} succeeded, but it names no video URL"
+                        yield self._event("error", message, task, retryable=True)
+                        return
                     message = f"Kling task {self.kling_task_id} ended {status} after {elapsed:.0f} s"
                     if urls:
                         message += f"; videos: {', '.join(urls)}"
@@ -92,12 +109,7 @@ class KlingTaskTrigger(BaseTrigger):
                     return
                 remaining = self.deadline - time.time()
                 if remaining <= 0:
-                    yield self._event(
-                        "timeout",
-                        f"Kling task {self.kling_task_id} did not end within the timeout: waited "
-                        f"{elapsed:.0f} s, last status {status!r}",
-                        task,
-                    )
+                    yield self._timed_out(task, status)
                     return
                 await asyncio.sleep(min(self.poll_interval, remaining))
         finally:

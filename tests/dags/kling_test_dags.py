@@ -84,7 +84,7 @@ with DAG("kling_retries_after_a_failed_generation", schedule=None, start_date=ST
     )
 
 #: Generations in the chaos DAG, a tenth of them doomed by the sandbox (the README's figures use 100).
-CHAOS_GENERATIONS = int(os.environ.get("KLING_CHAOS_GENERATIONS", "60"))
+CHAOS_GENERATIONS = int(os.environ.get("KLING_CHAOS_GENERATIONS", "40"))
 
 with DAG("kling_chaos", schedule=None, start_date=START):
     KlingText2VideoOperator.partial(

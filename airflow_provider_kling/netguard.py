@@ -1,0 +1,95 @@
+"""What the provider lets in from the network: how much of an answer it reads, and which hosts it downloads from.
+
+Sans-IO, like :mod:`airflow_provider_kling.contract`: both hooks feed it what they read.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from urllib.parse import urlsplit
+
+from airflow_provider_kling.exceptions import KlingTransientError, KlingUnexpectedAnswerError, KlingValidationError
+
+#: The largest API answer read: a task object is a few KB; anything larger is not Kling's.
+MAX_ANSWER_BYTES = 1 << 20
+#: The most of an error answer from a video host that is read (to quote its start).
+MAX_ERROR_BYTES = 64 << 10
+#: The largest result video stored, unless the connection's ``max_video_bytes`` extra says otherwise.
+DEFAULT_MAX_VIDEO_BYTES = 4 << 30
+#: The slowest average rate a video download may keep up, beyond its ``timeout``, before it is given up.
+MIN_DOWNLOAD_BYTES_PER_SECOND = 1 << 20
+#: How many redirects a video download follows, each checked like the first URL.
+MAX_REDIRECTS = 5
+#: ISO base media file (MP4) box types that a video may start with; anything else is not a video.
+_MP4_FIRST_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"styp")
+
+
+class CappedBody:
+    """
+    Collect the chunks of one answer, refusing more than ``limit`` bytes or reading past ``until``.
+
+    :param limit: the most bytes allowed.
+    :param until: the ``time.monotonic()`` past which reading stops, or None.
+    :param what: what is being read, for the error message.
+    """
+
+    def __init__(self, limit: int, until: float | None, what: str) -> None:
+        self.limit = limit
+        self.until = until
+        self.what = what
+        self.size = 0
+        self._chunks: list[bytes] = []
+
+    def check(self, chunk_size: int) -> None:
+        """Count ``chunk_size`` more bytes; raise when over the size or past the time."""
+        self.size += chunk_size
+        if self.size > self.limit:
+            raise KlingUnexpectedAnswerError(f"{self.what} is larger than {self.limit} bytes: not read further")
+        if self.until is not None and time.monotonic() > self.until:
+            raise KlingTransientError(
+                f"{self.what} did not arrive in time: {self.size} bytes read, then gave up", ambiguous=True
+            )
+
+    def add(self, chunk: bytes) -> None:
+        """Keep one more chunk."""
+        self.check(len(chunk))
+        self._chunks.append(chunk)
+
+    def bytes(self) -> bytes:
+        """Everything kept."""
+        return b"".join(self._chunks)
+
+
+def is_private_host(host: str) -> bool:
+    """Whether ``host`` is, or resolves to, a loopback, link-local, private or otherwise non-public address."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except OSError:
+        return False  # unresolvable: the download fails on its own, with the resolver's words
+    return any(not ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses)
+
+
+def check_video_url(url: object, *, allow_private: bool) -> str:
+    """
+    Check a result video URL before anything is fetched from it; return it.
+
+    Only ``http`` and ``https``, and (unless ``allow_private``) only hosts on public addresses: a
+    service answer must not make the worker fetch from its own network.
+    """
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise KlingValidationError("url", f"got {str(url)[:100]!r}; allowed: an http:// or https:// URL")
+    if not allow_private and is_private_host(parts.hostname):
+        raise KlingValidationError(
+            "url",
+            f"got {url[:100]!r}, whose host is on a loopback, link-local or private address; allowed: public "
+            "hosts (set the connection's allow_private_video_hosts extra to true to allow it)",
+        )
+    return url
+
+
+def looks_like_video(start: bytes) -> bool:
+    """Whether the first bytes of a download are an MP4's (an ISO base media box)."""
+    return len(start) >= 8 and start[4:8] in _MP4_FIRST_BOXES
