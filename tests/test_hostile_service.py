@@ -29,6 +29,7 @@ from airflow_provider_kling.exceptions import (
     KlingWaitTimeoutError,
 )
 from airflow_provider_kling.hooks.kling import KlingHook
+from airflow_provider_kling.sensors.kling import KlingTaskSensor
 from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
 MP4 = files("airflow_provider_kling.sandbox").joinpath("sample.mp4").read_bytes()
@@ -197,6 +198,7 @@ def test_an_unknown_status_is_waited_on_never_taken_as_success(hostile, status):
     assert [event.payload["status"] for event in events] == ["timeout"]
     with pytest.raises(KlingWaitTimeoutError, match="did not end within the timeout"):
         KlingHook().wait_for_task("880001", poll_interval=0.1, timeout=0.5)
+    assert KlingTaskSensor(task_id="sense", kling_task_id="880001").poke({}).is_done is False
 
 
 def test_a_success_without_a_video_is_an_error_not_a_result(hostile):
