@@ -312,10 +312,11 @@ class _KlingHookBase(BaseHook):
 
     def _retry_policy(self, settings: KlingSettings) -> dict[str, Any]:
         """Keyword arguments for tenacity's ``Retrying`` and ``AsyncRetrying``: one policy for both."""
-        from tenacity import retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+        from tenacity import retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
 
-        backoff = wait_exponential_jitter(
-            initial=settings.retry_delay, max=MAX_RETRY_DELAY, jitter=settings.retry_delay
+        # Parts that take the same arguments on every tenacity since 8.2 (wait_exponential_jitter's do not).
+        backoff = wait_exponential(multiplier=settings.retry_delay, max=MAX_RETRY_DELAY) + wait_random(
+            0, settings.retry_delay
         )
 
         def wait(state: RetryCallState) -> float:
