@@ -43,7 +43,7 @@ from airflow_provider_kling.exceptions import (
     KlingValidationError,
     KlingWaitTimeoutError,
 )
-from airflow_provider_kling.netguard import MAX_ANSWER_BYTES, CappedBody
+from airflow_provider_kling.netguard import DEFAULT_MAX_VIDEO_BYTES, MAX_ANSWER_BYTES, CappedBody
 
 if TYPE_CHECKING:
     import httpx
@@ -89,7 +89,7 @@ class KlingSettings:
     #: The connection's ``allow_private_video_hosts`` extra; None: allowed when the base URL's host is private.
     allow_private_video_hosts: bool | None = None
     #: The connection's ``max_video_bytes`` extra: the largest video stored.
-    max_video_bytes: int = 4 << 30
+    max_video_bytes: int = DEFAULT_MAX_VIDEO_BYTES
     #: Every form of the key to register with the secrets masker (as given, and as sent).
     secrets: tuple[str, ...] = field(default=(), compare=False)
 
@@ -241,7 +241,14 @@ class _KlingHookBase(BaseHook):
                 conn_id, "allow_private_video_hosts", extra.get("allow_private_video_hosts")
             ),
             max_video_bytes=int(
-                _number(conn_id, "max_video_bytes", extra.get("max_video_bytes"), 4 << 30, minimum=1, maximum=1 << 40)
+                _number(
+                    conn_id,
+                    "max_video_bytes",
+                    extra.get("max_video_bytes"),
+                    DEFAULT_MAX_VIDEO_BYTES,
+                    minimum=1,
+                    maximum=1 << 40,
+                )
             ),
             secrets=tuple(dict.fromkeys((api_key, given_key))),
             extra_models=tuple(name for name in models if name),
