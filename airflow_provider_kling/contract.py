@@ -349,6 +349,18 @@ def task_video_urls(task: Mapping[str, Any]) -> list[str]:
     return [video["url"] for video in task_videos(task)]
 
 
+def succeeded_video_urls(task: Mapping[str, Any]) -> list[str]:
+    """
+    The video URLs of a task that ended ``succeed``: a success must name at least one.
+
+    :raises KlingUnexpectedAnswerError: when it names none (retryable: a later read may).
+    """
+    urls = task_video_urls(task)
+    if not urls:
+        raise KlingUnexpectedAnswerError(f"Kling says task {task.get('task_id')} succeeded, but it names no video URL")
+    return urls
+
+
 def task_status(task: Mapping[str, Any]) -> TaskStatus | None:
     """The task's status from the closed set, or None for a status the contract does not know."""
     try:

@@ -323,17 +323,15 @@ class KlingText2VideoOperator(BaseOperator):
         return status is not None and not status.is_active
 
     def _result(self, context: Context, task: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_kling.contract import TaskStatus, task_status, task_video_urls
-        from airflow_provider_kling.exceptions import KlingTaskFailedError, KlingUnexpectedAnswerError
+        from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
+        from airflow_provider_kling.exceptions import KlingTaskFailedError
 
         status = task_status(task)
         if status is TaskStatus.FAILED:
             raise KlingTaskFailedError(task)
         if status is not TaskStatus.SUCCEED:
             return task  # submitted, not waited for
-        urls = task_video_urls(task)
-        if not urls:
-            raise KlingUnexpectedAnswerError(f"Kling says task {task['task_id']} succeeded, but it names no video URL")
+        urls = succeeded_video_urls(task)
         self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
         if self.output_path:
             self._store_videos(task)

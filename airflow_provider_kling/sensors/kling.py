@@ -68,8 +68,8 @@ class KlingTaskSensor(BaseSensorOperator):
         return KlingHook(self.kling_conn_id)
 
     def _done(self, task: dict[str, Any]) -> bool:
-        from airflow_provider_kling.contract import TaskStatus, task_status, task_video_urls
-        from airflow_provider_kling.exceptions import KlingPermanentError, KlingUnexpectedAnswerError
+        from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
+        from airflow_provider_kling.exceptions import KlingPermanentError
 
         status = task_status(task)
         if status is TaskStatus.FAILED:
@@ -78,11 +78,7 @@ class KlingTaskSensor(BaseSensorOperator):
         if status is not TaskStatus.SUCCEED:
             self.log.info("Kling task %s is %r", self.kling_task_id, task.get("task_status"))
             return False
-        urls = task_video_urls(task)
-        if not urls:
-            raise KlingUnexpectedAnswerError(
-                f"Kling says task {self.kling_task_id} succeeded, but it names no video URL"
-            )
+        urls = succeeded_video_urls(task)
         self.log.info("Kling task %s ended %s; videos: %s", self.kling_task_id, status.value, ", ".join(urls))
         self.kling_video_url = urls[0]
         return True

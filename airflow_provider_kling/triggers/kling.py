@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_kling.contract import TaskStatus, task_status, task_video_urls
+from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
 
 
 class KlingTaskTrigger(BaseTrigger):
@@ -84,24 +84,20 @@ class KlingTaskTrigger(BaseTrigger):
             while True:
                 try:
                     task = await hook.get_task(self.kling_task_id)
+                    known = task_status(task)
+                    urls = succeeded_video_urls(task) if known is TaskStatus.SUCCEED else []
                 except KlingWaitTimeoutError:
                     yield self._timed_out(task, last_status)
                     return
                 except KlingError as error:
                     yield self._event("error", str(error), task, retryable=error.retryable)
                     return
-                known = task_status(task)
                 status = known.value if known else f"{task.get('task_status')!r} (unexpected: waiting on)"
                 elapsed = time.time() - self.started_at
                 if status != last_status:
                     self.log.info("Kling task %s is %s after %.0f s", self.kling_task_id, status, elapsed)
                     last_status = status
                 if known is not None and not known.is_active:
-                    urls = task_video_urls(task)
-                    if known is TaskStatus.SUCCEED and not urls:
-                        message = f"Kling says task {self.kling_task_id} succeeded, but it names no video URL"
-                        yield self._event("error", message, task, retryable=True)
-                        return
                     message = f"Kling task {self.kling_task_id} ended {status} after {elapsed:.0f} s"
                     if urls:
                         message += f"; videos: {', '.join(urls)}"
