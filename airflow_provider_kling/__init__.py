@@ -17,6 +17,38 @@ CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     },
 }
 
+#: The connection's own fields, kept in its extras: declared for Airflow 3.2+'s form, built into
+#: widgets by :meth:`~airflow_provider_kling.hooks.kling.KlingHook.get_connection_form_widgets` before.
+CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "backend": {
+        "label": "Backend",
+        "description": "cometapi (CometAPI's gateway, the default) or kling (Kling's own API: "
+        "the access key in Login, the secret key in Password).",
+        "schema": {
+            "type": ["string", "null"],
+            "enum": ["cometapi", "kling", None],
+            "default": "cometapi",
+        },
+    },
+    "timeout": {
+        "label": "Request timeout (seconds)",
+        "schema": {"type": ["number", "null"], "default": 60},
+    },
+    "retry_limit": {
+        "label": "Retries of transient errors",
+        "schema": {"type": ["integer", "null"], "default": 5},
+    },
+    "retry_delay": {
+        "label": "Base retry delay (seconds)",
+        "schema": {"type": ["number", "null"], "default": 2},
+    },
+    "extra_models": {
+        "label": "Extra model names",
+        "description": "Comma-separated model names to accept beyond the known ones.",
+        "schema": {"type": ["string", "null"]},
+    },
+}
+
 _INTEGRATION = "Kling"
 
 
@@ -48,35 +80,7 @@ def get_provider_info() -> dict[str, Any]:
                     "relabeling": CONNECTION_UI_FIELD_BEHAVIOUR["relabeling"],
                     "placeholders": CONNECTION_UI_FIELD_BEHAVIOUR["placeholders"],
                 },
-                "conn-fields": {
-                    "backend": {
-                        "label": "Backend",
-                        "description": "cometapi (CometAPI's gateway, the default) or kling (Kling's own API: "
-                        "the access key in Login, the secret key in Password).",
-                        "schema": {
-                            "type": ["string", "null"],
-                            "enum": ["cometapi", "kling", None],
-                            "default": "cometapi",
-                        },
-                    },
-                    "timeout": {
-                        "label": "Request timeout (seconds)",
-                        "schema": {"type": ["number", "null"], "default": 60},
-                    },
-                    "retry_limit": {
-                        "label": "Retries of transient errors",
-                        "schema": {"type": ["integer", "null"], "default": 5},
-                    },
-                    "retry_delay": {
-                        "label": "Base retry delay (seconds)",
-                        "schema": {"type": ["number", "null"], "default": 2},
-                    },
-                    "extra_models": {
-                        "label": "Extra model names",
-                        "description": "Comma-separated model names to accept beyond the known ones.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                },
+                "conn-fields": CONNECTION_FIELDS,
             }
         ],
     }

@@ -7,7 +7,7 @@ derive from ``AirflowFailException``, so the task fails at once without using it
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 
 class KlingError(AirflowException):

@@ -4,7 +4,7 @@ Scheduled content calendar: every day, generate one video per prompt of the day,
 The day's prompts come from ``prompts/content_calendar.json`` (by weekday, ``{date}`` filled in with
 the run's date). Generations fan out with dynamic task mapping and wait in the triggerer, so
 hundreds of them hold no worker slots. Each video is stored under ``KLING_OUTPUT_PATH/<date>/`` and
-announced on the ``kling-videos`` asset; ``kling_video_published`` runs on every such event.
+announced on the ``file:///kling/videos`` asset; ``kling_video_published`` runs on every such event.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import os
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Asset, ObjectStoragePath, task
+from airflow.providers.common.compat.sdk import DAG, Asset, ObjectStoragePath, task
 
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
 
 PROMPTS = Path(__file__).parent / "prompts" / "content_calendar.json"
 OUTPUT = os.environ.get("KLING_OUTPUT_PATH", "file:///tmp/kling-videos")
-NEW_VIDEOS = Asset("kling-videos", uri="file:///kling/videos")
+NEW_VIDEOS = Asset(uri="file:///kling/videos")
 
 with DAG(
     dag_id="kling_content_calendar",

@@ -14,7 +14,7 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
 from airflow_provider_kling.sensors.kling import KlingTaskSensor

@@ -37,7 +37,18 @@ os.environ.update(
     }
 )
 
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS  # noqa: E402
+
 from airflow_provider_kling.sandbox import KlingSandbox  # noqa: E402
+
+if AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS:
+    # Airflow 3.0's dag.test() leaves structlog at its default, DEBUG, where its in-process supervisor
+    # prints every message a task sends, secrets to mask included. Deployments log at INFO, as here.
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
 
 #: A key that is easy to grep for: it must never show up in logs, errors or XCom.
 SECRET_KEY = "sk-kling-TEST-SECRET-0123456789abcdef"

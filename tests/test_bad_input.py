@@ -8,6 +8,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 from test_hook import INVALID_FIELDS
 
 from airflow_provider_kling.exceptions import KlingPermanentError, KlingTaskNotFoundError, KlingValidationError
@@ -64,15 +66,18 @@ SENSOR_RUN_TIME = [
     ("kling_task_id", None, "allowed: a Kling task id or external_task_id"),
 ]
 
+#: What Airflow's BaseSensorOperator raises for its own arguments: AirflowException before Airflow 3.
+AIRFLOWS_OWN = ValueError if AIRFLOW_V_3_0_PLUS else AirflowException
+
 # The sensor's own arguments, then those Airflow's BaseSensorOperator checks with its own words.
 SENSOR_PARSE_TIME = [
     ("kling_conn_id", "", KlingValidationError, "allowed: the id of a connection of type kling"),
     ("deferrable", "false", KlingValidationError, "allowed: True or False"),
-    ("poke_interval", -1, ValueError, "poke_interval` must be timedelta object or a non-negative number"),
-    ("poke_interval", "10", ValueError, "poke_interval` must be timedelta object or a non-negative number"),
+    ("poke_interval", -1, AIRFLOWS_OWN, "poke_interval` must be timedelta object or a non-negative number"),
+    ("poke_interval", "10", AIRFLOWS_OWN, "poke_interval` must be timedelta object or a non-negative number"),
     ("poke_interval", 0, KlingValidationError, "allowed: a number of seconds above 0"),
-    ("timeout", -1, ValueError, "timeout` must be timedelta object or a non-negative number"),
-    ("mode", "fast", ValueError, "The mode must be one of ['poke', 'reschedule']"),
+    ("timeout", -1, AIRFLOWS_OWN, "timeout` must be timedelta object or a non-negative number"),
+    ("mode", "fast", AIRFLOWS_OWN, "The mode must be one of ['poke', 'reschedule']"),
 ]
 
 
@@ -140,7 +145,7 @@ def test_a_missing_connection_fails_the_run_naming_it(cometapi_sandbox):
 @pytest.mark.parametrize("asynchronous", [False, True])
 def test_a_key_kept_in_the_extras_works_and_is_masked(cometapi_sandbox, monkeypatch, asynchronous):
     sandbox = cometapi_sandbox
-    from airflow.sdk.log import redact
+    from airflow.providers.common.compat.sdk import redact
 
     key = f"sk-kling-EXTRAS-ONLY-{'async' if asynchronous else 'sync'}-0123456789"
     assert redact(f"key {key}") == f"key {key}", "the key must be unknown to the masker before the hook reads it"

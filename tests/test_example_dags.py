@@ -6,15 +6,14 @@ import json
 
 import pendulum
 import pytest
+from airflow_lines import asset_event_extras, load_dags
 from conftest import AIRFLOW_HOME, REPO
 from test_operator import run, xcom
 
 
 @pytest.fixture(scope="module")
 def examples(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(str(REPO / "example_dags"))
+    return load_dags(str(REPO / "example_dags"))
 
 
 def test_every_example_dag_loads_without_import_errors(examples):
@@ -42,7 +41,7 @@ def test_quickstart_stores_a_playable_video(examples, sandbox, capfd):
 
 def test_content_calendar_fans_out_collects_a_manifest_and_announces_the_asset(examples, sandbox):
     day = pendulum.datetime(2026, 11, 23, tz="UTC")  # a Monday
-    dag_run, tis = run(examples, "kling_content_calendar", logical_date=day, run_after=day)
+    dag_run, tis = run(examples, "kling_content_calendar", day)
     assert dag_run.state == "success"
     assert sorted(key for key in tis if key[0] == "generate") == [("generate", 0), ("generate", 1)]
     prompts = {submission["prompt"] for submission in sandbox.submissions}  # the mapped tasks run in any order
@@ -52,18 +51,12 @@ def test_content_calendar_fans_out_collects_a_manifest_and_announces_the_asset(e
     for entry in manifest["videos"]:
         assert (AIRFLOW_HOME / entry["stored_path"].removeprefix(f"file://{AIRFLOW_HOME}/")).exists()
 
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        events = session.scalars(
-            select(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.name == "kling-videos", AssetEvent.source_run_id == dag_run.run_id)
-        ).all()
-        # Only this run's events: a run before it with the same run id (the other profile's) left its own.
-        extras = [event.extra for event in events if event.extra.get("kling_task_id") in sandbox.tasks]
+    # Only this run's events: a run before it with the same run id (the other profile's) left its own.
+    extras = [
+        extra
+        for extra in asset_event_extras("file:///kling/videos", dag_run.run_id)
+        if extra.get("kling_task_id") in sandbox.tasks
+    ]
     assert len(extras) == 2
     assert sorted(path for extra in extras for path in extra["stored_paths"]) == sorted(
         entry["stored_path"] for entry in manifest["videos"]

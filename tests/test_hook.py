@@ -527,14 +527,22 @@ def test_the_connection_test_says_when_the_host_is_not_the_kling_api(cometapi_sa
     ("conn", "error_class", "text"),
     [
         ({"conn_type": "kling", "host": "http://127.0.0.1:9"}, KlingAuthError, "has no API key set"),
-        ({"conn_type": "kling", "host": "ftp://example.com", "password": "k"}, KlingValidationError, "host"),
         (
-            {"conn_type": "kling", "password": "k", "extra": {"timeout": "soon"}},
+            {"conn_type": "kling", "host": "ftp://example.com", "password": "sk-kling-config-check"},
+            KlingValidationError,
+            "host",
+        ),
+        (
+            {"conn_type": "kling", "password": "sk-kling-config-check", "extra": {"timeout": "soon"}},
             KlingValidationError,
             "extra 'timeout'",
         ),
         *[
-            ({"conn_type": "kling", "password": "k", "extra": {name: value}}, KlingValidationError, f"extra '{name}'")
+            (
+                {"conn_type": "kling", "password": "sk-kling-config-check", "extra": {name: value}},
+                KlingValidationError,
+                f"extra '{name}'",
+            )
             for name, value in [
                 ("timeout", "nan"),
                 ("timeout", "inf"),
@@ -545,12 +553,12 @@ def test_the_connection_test_says_when_the_host_is_not_the_kling_api(cometapi_sa
             ]
         ],
         (
-            {"conn_type": "kling", "password": "k", "extra": {"backend": "openai"}},
+            {"conn_type": "kling", "password": "sk-kling-config-check", "extra": {"backend": "openai"}},
             KlingValidationError,
             "allowed: cometapi, kling",
         ),
         (
-            {"conn_type": "kling", "password": "k", "extra": {"backend": "kling"}},
+            {"conn_type": "kling", "password": "sk-kling-config-check", "extra": {"backend": "kling"}},
             KlingAuthError,
             "no access key set",
         ),
@@ -564,7 +572,12 @@ def test_bad_connections_are_refused_before_any_request(cometapi_sandbox, monkey
 
 
 def test_a_port_goes_after_the_host_and_before_any_path(cometapi_sandbox, monkeypatch):
-    conn = {"conn_type": "kling", "host": "https://proxy.example.com/cometapi", "port": 8443, "password": "k"}
+    conn = {
+        "conn_type": "kling",
+        "host": "https://proxy.example.com/cometapi",
+        "port": 8443,
+        "password": "sk-kling-config-check",
+    }
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", json.dumps(conn))
     assert KlingHook().settings.base_url == "https://proxy.example.com:8443/cometapi"
 

@@ -18,6 +18,7 @@ from importlib.resources import files
 from typing import Any
 
 import pytest
+from airflow_lines import extra_link, load_dags
 from conftest import SECRET_KEY
 
 from airflow_provider_kling.contract import parse_response, parse_task, task_videos
@@ -398,7 +399,6 @@ def test_odd_but_honest_video_answers_are_stored(hostile, tmp_path):
 
 # 8. and 11. A whole generation against a service whose result holds junk beside the video.
 def test_only_real_videos_are_stored_and_linked_and_only_after_success(hostile, airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
     from conftest import AIRFLOW_HOME, REPO
     from test_operator import run, xcom
 
@@ -412,18 +412,18 @@ def test_only_real_videos_are_stored_and_linked_and_only_after_success(hostile, 
         return send_json(handler, 200, task("880042", "succeed", videos))
 
     hostile.behaviour = service
-    dag_run, _ = run(DagBag(str(REPO / "example_dags")), "kling_quickstart")
+    examples = load_dags(str(REPO / "example_dags"))
+    dag_run, _ = run(examples, "kling_quickstart")
     assert dag_run.state == "success"
     result = xcom(dag_run, "generate")
     stored = [video["stored_path"] for video in result["task_result"]["videos"]]
     assert stored == [f"file://{AIRFLOW_HOME / 'videos' / '880042_0.mp4'}"]
-    assert xcom(dag_run, "generate", key="_link_KlingVideoLink") == f"{hostile.url}/v.mp4"
+    assert extra_link(examples.dags["kling_quickstart"], dag_run, "generate") == f"{hostile.url}/v.mp4"
 
 
 def test_a_failed_download_leaves_no_link(hostile, airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
     from conftest import REPO
-    from test_operator import run, xcom
+    from test_operator import run
 
     def service(handler: Any) -> None:
         if handler.command == "POST":
@@ -433,9 +433,10 @@ def test_a_failed_download_leaves_no_link(hostile, airflow_db):
         return send_json(handler, 200, task("880043", "succeed", [{"url": f"{hostile.url}/v.mp4"}]))
 
     hostile.behaviour = service
-    dag_run, tis = run(DagBag(str(REPO / "example_dags")), "kling_quickstart")
+    examples = load_dags(str(REPO / "example_dags"))
+    dag_run, tis = run(examples, "kling_quickstart")
     assert tis["generate", -1].state == "failed"
-    assert not xcom(dag_run, "generate", key="_link_KlingVideoLink")
+    assert not extra_link(examples.dags["kling_quickstart"], dag_run, "generate")
 
 
 def test_task_videos_keeps_only_items_with_an_http_url():

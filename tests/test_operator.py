@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pendulum
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow_lines import extra_link, load_dags, run_dag, xcom_value
 from conftest import REPO, SECRET_KEY, connection_json
 
 from airflow_provider_kling.sandbox import Fault
@@ -11,35 +13,18 @@ from airflow_provider_kling.sandbox import Fault
 
 @pytest.fixture(scope="module")
 def dagbag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(str(REPO / "tests" / "dags"))
+    bag = load_dags(str(REPO / "tests" / "dags"))
     assert bag.import_errors == {}
     return bag
 
 
-def run(dagbag, dag_id, **kwargs):
-    """Run one DAG with dag.test(); return {(task_id, map_index): task instance}."""
-    dag_run = dagbag.dags[dag_id].test(**kwargs)
+def run(dagbag, dag_id, day=None, run_conf=None):
+    """Run one DAG with dag.test(), on ``day`` if given; return {(task_id, map_index): task instance}."""
+    dag_run = run_dag(dagbag.dags[dag_id], day, run_conf)
     return dag_run, {(ti.task_id, ti.map_index): ti for ti in dag_run.get_task_instances()}
 
 
-def xcom(dag_run, task_id, key="return_value", map_index=-1):
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        value = session.scalar(
-            select(XComModel.value).where(
-                XComModel.dag_id == dag_run.dag_id,
-                XComModel.run_id == dag_run.run_id,
-                XComModel.task_id == task_id,
-                XComModel.map_index == map_index,
-                XComModel.key == key,
-            )
-        )
-    return value
+xcom = xcom_value
 
 
 def test_blocking_and_deferrable_runs_return_the_same_xcom(dagbag, sandbox, capfd):
@@ -54,7 +39,7 @@ def test_blocking_and_deferrable_runs_return_the_same_xcom(dagbag, sandbox, capf
         assert tis["generate", -1].state == "success"
         results[mode] = xcom(dag_run, "generate")
         video_url = results[mode]["task_result"]["videos"][0]["url"]
-        assert xcom(dag_run, "generate", key="_link_KlingVideoLink") == video_url
+        assert extra_link(dagbag.dags[dag_run.dag_id], dag_run, "generate") == video_url
     shapes = {
         mode: (task["task_status"], sorted(task), sorted(task["task_result"]["videos"][0]))
         for mode, task in results.items()
@@ -97,7 +82,7 @@ def test_sensor_waits_for_a_task_submitted_without_waiting(dagbag, sandbox):
     for sensor in ("sense_deferred", "sense_poking"):
         final = xcom(dag_run, sensor)
         assert final["task_id"] == submitted["task_id"] and final["task_status"] == "succeed"
-        assert xcom(dag_run, sensor, key="_link_KlingVideoLink") == final["task_result"]["videos"][0]["url"]
+        assert extra_link(dagbag.dags[dag_run.dag_id], dag_run, sensor) == final["task_result"]["videos"][0]["url"]
     assert len(sandbox.tasks) == 1
 
 
@@ -171,8 +156,8 @@ def test_a_recreated_dag_run_pays_again_only_where_the_backend_cannot_tell(dagba
     # API refuses the external_task_id it has seen, and the hook returns the task that holds it; CometAPI
     # passes the id on unchecked, so the new run is a new generation there (README: what we know).
     logical_date = pendulum.datetime(2026, 3, 1, tz="UTC")
-    first, _ = run(dagbag, f"kling_generate_{mode}", logical_date=logical_date, run_after=logical_date)
-    second, _ = run(dagbag, f"kling_generate_{mode}", logical_date=logical_date, run_after=logical_date)
+    first, _ = run(dagbag, f"kling_generate_{mode}", logical_date)
+    second, _ = run(dagbag, f"kling_generate_{mode}", logical_date)
     assert first.run_id == second.run_id and second.state == "success"
     if sandbox.profile == "kling":
         assert len(sandbox.tasks) == 1
@@ -180,6 +165,31 @@ def test_a_recreated_dag_run_pays_again_only_where_the_backend_cannot_tell(dagba
         assert "not submitting it again" in "".join(capfd.readouterr())
     else:
         assert len(sandbox.tasks) == 2
+
+
+def test_the_submission_record_is_kept_where_this_airflow_can_and_never_piles_up(dagbag, sandbox):
+    # Airflow 3.3's task state store holds it (it goes with the DAG run); before 3.3 an Airflow Variable
+    # does, dropped once the task has its video and kept after a failure, for the next try.
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select, text
+
+    from airflow_provider_kling.operators.kling import SUBMISSION_STATE_KEY, derived_external_task_id
+
+    failed, _ = run(dagbag, "kling_fails_blocking")
+    succeeded, _ = run(dagbag, "kling_generate_blocking")
+    names = {
+        outcome: f"{SUBMISSION_STATE_KEY}.{derived_external_task_id(dag_run.dag_id, 'generate', dag_run.run_id, -1)}"
+        for outcome, dag_run in (("failed", failed), ("succeeded", succeeded))
+    }
+    with create_session() as session:
+        kept = set(session.scalars(select(Variable.key).where(Variable.key.in_(names.values()))))
+        if AIRFLOW_V_3_3_PLUS:
+            stored = session.scalars(
+                text("SELECT run_id FROM task_state_store WHERE key = :key"), {"key": SUBMISSION_STATE_KEY}
+            )
+            assert {failed.run_id, succeeded.run_id} <= set(stored)
+    assert kept == (set() if AIRFLOW_V_3_3_PLUS else {names["failed"]})
 
 
 def test_a_retry_after_a_failed_generation_submits_a_new_one(dagbag, sandbox):
@@ -227,7 +237,8 @@ def test_the_key_is_nowhere_airflow_stored_it(dagbag, sandbox, capfd):
     with create_session() as session:
         stored = {
             table: session.execute(text(f"SELECT * FROM {table}")).fetchall()
-            for table in ("xcom", "rendered_task_instance_fields", "task_instance", "log", "task_state_store")
+            for table in ("xcom", "rendered_task_instance_fields", "task_instance", "log", "variable")
+            + (("task_state_store",) if AIRFLOW_V_3_3_PLUS else ())
         }
     assert stored["xcom"] and stored["rendered_task_instance_fields"]
     for table, rows in stored.items():

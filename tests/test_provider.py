@@ -8,8 +8,10 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 from importlib.resources import files
+from importlib.util import find_spec
 
 import jsonschema
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_2_PLUS
 
 from airflow_provider_kling import get_provider_info
 
@@ -43,31 +45,42 @@ def test_every_declared_module_and_class_imports():
         assert hasattr(importlib.import_module(module), name), dotted
 
 
-def test_providers_manager_reads_the_connection_form():
+def test_the_connection_form_names_the_keys_and_offers_every_extra():
+    # What the UI builds the form from: Airflow 3's React form reads the hook metadata of its API
+    # server; Airflow 2's Flask form reads the providers manager's widgets and field behaviours.
     from airflow.providers_manager import ProvidersManager
 
-    manager = ProvidersManager()
-    assert "airflow-provider-kling" in manager.providers
-    behaviour = manager.field_behaviours["kling"]
-    assert "login" not in behaviour["hidden_fields"] and "schema" in behaviour["hidden_fields"]
-    assert behaviour["relabeling"] == {
-        "password": "API key",
-        "login": "Access key (Kling's own API only)",
-        "host": "Base URL",
-    }
-    widgets = manager.connection_form_widgets
-    assert {
-        "extra__kling__backend",
-        "extra__kling__timeout",
-        "extra__kling__retry_limit",
-        "extra__kling__extra_models",
-    } <= set(widgets)
+    from airflow_provider_kling import CONNECTION_FIELDS
 
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+    titles = {"password": "API key", "login": "Access key (Kling's own API only)", "host": "Base URL"}
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
 
-    assert (
-        ProvidersManagerTaskRuntime().hooks["kling"].hook_class_name == "airflow_provider_kling.hooks.kling.KlingHook"
-    )
+        (meta,) = [meta for meta in HookMetaService.hook_meta_data() if meta.connection_type == "kling"]
+        if not AIRFLOW_V_3_2_PLUS and not find_spec("wtforms"):
+            # Airflow 3.0 and 3.1 read a hook's form through FAB's wtforms only; without FAB installed,
+            # every connection type gets the plain form, extras as JSON (README: compatibility).
+            assert meta.standard_fields is None and not meta.extra_fields
+            return
+        assert {name: getattr(meta.standard_fields, name).title for name in titles} == titles
+        assert meta.standard_fields.port.hidden and meta.standard_fields.url_schema.hidden
+        extras = set(meta.extra_fields or ())
+    else:
+        manager = ProvidersManager()
+        behaviour = manager.field_behaviours["kling"]
+        assert behaviour["relabeling"] == titles
+        assert {"port", "schema"} <= set(behaviour["hidden_fields"])
+        extras = {name.removeprefix("extra__kling__") for name in manager.connection_form_widgets if "kling" in name}
+    assert extras == set(CONNECTION_FIELDS)
+    assert ProvidersManager().hooks["kling"].hook_class_name == "airflow_provider_kling.hooks.kling.KlingHook"
+
+
+def test_workers_find_the_hook_for_the_connection_type():
+    try:  # Airflow 3.2+: workers find hooks through their own manager
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime as WorkersManager
+    except ImportError:
+        from airflow.providers_manager import ProvidersManager as WorkersManager
+    assert WorkersManager().hooks["kling"].hook_class_name == "airflow_provider_kling.hooks.kling.KlingHook"
 
 
 def test_airflow_providers_list_shows_the_provider():
@@ -78,5 +91,7 @@ def test_airflow_providers_list_shows_the_provider():
         check=True,
         env=os.environ.copy(),
     )
-    listed = {provider["package_name"]: provider for provider in json.loads(result.stdout)}
+    # Airflow 3.0 logs to stdout too: the listing is the line that is a JSON array.
+    (listing,) = [line for line in result.stdout.splitlines() if line.startswith("[{")]
+    listed = {provider["package_name"]: provider for provider in json.loads(listing)}
     assert listed["airflow-provider-kling"]["version"] == "0.1.0"

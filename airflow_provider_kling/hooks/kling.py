@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_kling import __version__
 from airflow_provider_kling.contract import (
@@ -48,7 +48,7 @@ from airflow_provider_kling.netguard import DEFAULT_MAX_VIDEO_BYTES, MAX_ANSWER_
 if TYPE_CHECKING:
     import httpx
     import requests
-    from airflow.sdk import ObjectStoragePath
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
     from tenacity import RetryCallState
 
 DOWNLOAD_CHUNK_BYTES = 1 << 20
@@ -158,13 +158,6 @@ class _KlingHookBase(BaseHook):
         self.retry_delay = retry_delay
         self.deadline = deadline
         self._token: tuple[str, float] | None = None
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Return the connection form's layout (also declared in the provider info for the React UI)."""
-        from airflow_provider_kling import CONNECTION_UI_FIELD_BEHAVIOUR
-
-        return CONNECTION_UI_FIELD_BEHAVIOUR
 
     def _settings_from(self, conn: Any) -> KlingSettings:
         """Read a connection; the caller registers the key with the secrets masker."""
@@ -365,10 +358,38 @@ class KlingHook(_KlingHookBase):
         ``retry_delay`` extra, or 2.
     """
 
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form's layout, for Airflow before 3.2 (later ones read the provider info)."""
+        from airflow_provider_kling import CONNECTION_UI_FIELD_BEHAVIOUR
+
+        return CONNECTION_UI_FIELD_BEHAVIOUR
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The connection form's own fields, for Airflow before 3.2 (later ones read the provider info)."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from wtforms import IntegerField, StringField
+
+        from airflow_provider_kling import CONNECTION_FIELDS
+
+        widgets = {}
+        for name, declared in CONNECTION_FIELDS.items():
+            schema = declared["schema"]
+            description = declared.get("description", "")
+            if "enum" in schema:
+                choices = ", ".join(choice for choice in schema["enum"] if choice)
+                description = f"{description} One of: {choices}.".strip()
+            kind = IntegerField if "integer" in schema["type"] else StringField
+            widgets[name] = kind(
+                declared["label"], description=description, default=schema.get("default"), widget=BS3TextFieldWidget()
+            )
+        return widgets
+
     @cached_property
     def settings(self) -> KlingSettings:
         """The connection's settings, looked up once; the key is masked in every log from then on."""
-        from airflow.sdk.log import mask_secret
+        from airflow.providers.common.compat.sdk import mask_secret
 
         settings = self._settings_from(self.get_connection(self.kling_conn_id))
         for secret in settings.secrets:
@@ -390,7 +411,7 @@ class KlingHook(_KlingHookBase):
     def _request_once(self, method: str, route: str, **kwargs: Any) -> Any:
         import requests
         import urllib3
-        from airflow.sdk.log import mask_secret
+        from airflow.providers.common.compat.sdk import mask_secret
 
         settings = self.settings
         url = f"{settings.base_url}{route}"
@@ -596,7 +617,7 @@ class KlingHook(_KlingHookBase):
 
         import requests
         import urllib3
-        from airflow.sdk import ObjectStoragePath
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
         from tenacity import Retrying
 
         from airflow_provider_kling.netguard import (
@@ -839,7 +860,7 @@ class KlingAsyncHook(_KlingHookBase):
 
     Every hook in one event loop with the same connection settings shares one set of clients with
     at most :data:`ASYNC_POOL_SIZE` connections in all, so a triggerer carrying thousands of waits keeps a
-    bounded number of sockets. The connection is looked up with ``aget_connection``, never
+    bounded number of sockets. The connection is looked up asynchronously, never
     blocking the triggerer's event loop.
 
     :param kling_conn_id: the Airflow connection of type ``kling``.
@@ -856,9 +877,11 @@ class KlingAsyncHook(_KlingHookBase):
     async def get_settings(self) -> KlingSettings:
         """The connection's settings, looked up once, asynchronously."""
         if self._settings is None:
-            from airflow.sdk.log import amask_secret
+            from airflow.providers.common.compat.connection import get_async_connection
 
-            settings = self._settings_from(await self.aget_connection(self.kling_conn_id))
+            from airflow_provider_kling._compat import amask_secret
+
+            settings = self._settings_from(await get_async_connection(self.kling_conn_id, hook=self))
             for secret in settings.secrets:
                 await amask_secret(secret)
             self._settings = settings
@@ -882,7 +905,8 @@ class KlingAsyncHook(_KlingHookBase):
         import asyncio
 
         import httpx
-        from airflow.sdk.log import amask_secret
+
+        from airflow_provider_kling._compat import amask_secret
 
         settings = await self.get_settings()
         client = await self.get_async_conn()

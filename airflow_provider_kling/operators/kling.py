@@ -11,17 +11,17 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.configuration import conf
+from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_kling.links.kling import KlingVideoLink
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
+    from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
 
+    from airflow_provider_kling._compat import SubmissionStore
     from airflow_provider_kling.hooks.kling import KlingHook
 
-#: The task state store key under which the operator remembers its submission across tries.
+#: The key under which the operator remembers its submission across tries.
 SUBMISSION_STATE_KEY = "kling_submission"
 #: The longest ``external_task_id`` the operator takes: room for a later generation's ``-N`` within Kling's 128.
 EXTERNAL_TASK_ID_MAX_CHARS = 120
@@ -48,8 +48,9 @@ class KlingText2VideoOperator(BaseOperator):
 
     **Never paid twice.** A first try sends one request, the submission. Each generation carries an
     ``external_task_id`` derived from the task instance (dag, task, run, map index) unless you give
-    one, and the operator records it in the task state store before submitting, and the Kling
-    ``task_id`` after. A retried, restarted or re-run task instance reads its earlier generation by
+    one, and the operator records it before submitting, and the Kling ``task_id`` after: in the task
+    state store (Airflow 3.3+), or else in an Airflow Variable that is removed once the task has its
+    result. A retried, restarted or re-run task instance reads its earlier generation by
     that ``task_id``: one still rendering is waited for, one that succeeded is returned, and only
     after a failed one is a new one submitted (``<id>-2``, ``<id>-3``...). If the earlier try
     never learnt its ``task_id`` (the answer was lost, or the worker died right after
@@ -236,12 +237,9 @@ class KlingText2VideoOperator(BaseOperator):
     def _find_or_submit(self, context: Context, body: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_kling.contract import TaskStatus, task_status
 
-        ti = context["ti"]
-        store = context.get("task_state_store")
-        base = body.pop("external_task_id", None) or derived_external_task_id(
-            ti.dag_id, ti.task_id, ti.run_id, ti.map_index
-        )
-        record = (store.get(SUBMISSION_STATE_KEY) if store is not None else None) or {}
+        store = self._submission_store(context)
+        base = body.pop("external_task_id", None) or self._derived_id(context)
+        record = store.get(SUBMISSION_STATE_KEY)
         generation = int(record.get("generation", 1))
         if record:
             earlier = self._earlier_generation(record)
@@ -268,16 +266,32 @@ class KlingText2VideoOperator(BaseOperator):
                 generation += 1
         external_id = generation_external_task_id(base, generation)
         record = {"generation": generation, "external_task_id": external_id}
-        if store is not None:
-            store.set(SUBMISSION_STATE_KEY, record)
+        store.set(SUBMISSION_STATE_KEY, record, self._record_description(context))
         self.log.info("Submitting to Kling: %s", json.dumps({**body, "external_task_id": external_id}))
         task = self.hook.create_text2video(
             **body, external_task_id=external_id, on_unknown_submission=self.on_unknown_submission
         )
         self.log.info("Kling task %s submitted (%s)", task["task_id"], task.get("task_status"))
-        if store is not None:
-            store.set(SUBMISSION_STATE_KEY, {**record, "task_id": task["task_id"]})
+        store.set(SUBMISSION_STATE_KEY, {**record, "task_id": task["task_id"]}, self._record_description(context))
         return task
+
+    @staticmethod
+    def _derived_id(context: Context) -> str:
+        ti = context["ti"]
+        return derived_external_task_id(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
+
+    def _submission_store(self, context: Context) -> SubmissionStore:
+        from airflow_provider_kling._compat import SubmissionStore
+
+        return SubmissionStore(context, self._derived_id(context))
+
+    @staticmethod
+    def _record_description(context: Context) -> str:
+        ti = context["ti"]
+        return (
+            f"Kling submission of task {ti.task_id} (map index {ti.map_index}) of DAG {ti.dag_id}, run {ti.run_id}: "
+            "kept across the task's tries, removed when it has its video"
+        )
 
     def _earlier_generation(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """
@@ -323,27 +337,31 @@ class KlingText2VideoOperator(BaseOperator):
         return status is not None and not status.is_active
 
     def _result(self, context: Context, task: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_kling._compat import remember_video_url
         from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
         from airflow_provider_kling.exceptions import KlingTaskFailedError
 
         status = task_status(task)
         if status is TaskStatus.FAILED:
             raise KlingTaskFailedError(task)
-        if status is not TaskStatus.SUCCEED:
-            return task  # submitted, not waited for
+        if status is not TaskStatus.SUCCEED:  # submitted, not waited for: a sensor takes it from here
+            self._submission_store(context).finish(SUBMISSION_STATE_KEY)
+            return task
         urls = succeeded_video_urls(task)
         self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
         if self.output_path:
             self._store_videos(task)
         self.kling_video_url = urls[0]  # only once all went well: a failed task keeps no link
+        remember_video_url(context, urls[0])
         self._record_asset_events(context, task)
+        self._submission_store(context).finish(SUBMISSION_STATE_KEY)
         return task
 
     def _output_folder(self) -> ObjectStoragePath | None:
         """``output_path`` as a folder whose filesystem is installed, checked before anything is paid for."""
         if self.output_path is None:
             return None
-        from airflow.sdk import ObjectStoragePath
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
 
         from airflow_provider_kling.exceptions import KlingValidationError
 
@@ -362,7 +380,9 @@ class KlingText2VideoOperator(BaseOperator):
             raise KlingValidationError("output_path", f"got {self.output_path!r} ({error}); {allowed}") from None
         written = str(self.output_path)
         relative_url = written.startswith("file://") and not written.startswith(("file:///", "file://localhost/"))
-        if relative_url or (not folder.protocol and not folder.is_absolute()):
+        # Read from the text as written: Airflow 2's ObjectStoragePath makes "videos" into "/videos".
+        relative_path = "://" not in written and not written.startswith("/")
+        if relative_url or relative_path:
             raise KlingValidationError("output_path", f"got {self.output_path!r}, a relative path; {allowed}")
         return folder
 
@@ -395,7 +415,7 @@ class KlingText2VideoOperator(BaseOperator):
             video["stored_path"] = str(destination)
 
     def _record_asset_events(self, context: Context, task: dict[str, Any]) -> None:
-        from airflow.sdk import Asset
+        from airflow.providers.common.compat.sdk import Asset
 
         from airflow_provider_kling.contract import task_videos
 

@@ -8,13 +8,12 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.configuration import conf
+from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_kling.links.kling import KlingVideoLink
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_kling.hooks.kling import KlingHook
 
@@ -67,7 +66,8 @@ class KlingTaskSensor(BaseSensorOperator):
 
         return KlingHook(self.kling_conn_id)
 
-    def _done(self, task: dict[str, Any]) -> bool:
+    def _done(self, context: Context, task: dict[str, Any]) -> bool:
+        from airflow_provider_kling._compat import remember_video_url
         from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
         from airflow_provider_kling.exceptions import KlingPermanentError
 
@@ -81,12 +81,13 @@ class KlingTaskSensor(BaseSensorOperator):
         urls = succeeded_video_urls(task)
         self.log.info("Kling task %s ended %s; videos: %s", self.kling_task_id, status.value, ", ".join(urls))
         self.kling_video_url = urls[0]
+        remember_video_url(context, urls[0])
         return True
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Ask Kling for the task once."""
         task = self.hook.get_task(self.kling_task_id)
-        return PokeReturnValue(is_done=self._done(task), xcom_value=task)
+        return PokeReturnValue(is_done=self._done(context, task), xcom_value=task)
 
     def execute(self, context: Context) -> Any:
         """Poke from here, or (deferrable) hand the whole wait to the triggerer."""
@@ -109,7 +110,7 @@ class KlingTaskSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Turn the trigger's event into the sensor's result or failure."""
-        from airflow.sdk.exceptions import AirflowSensorTimeout
+        from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
         from airflow_provider_kling.exceptions import KlingError, KlingPermanentError
 
@@ -120,5 +121,5 @@ class KlingTaskSensor(BaseSensorOperator):
             raise AirflowSensorTimeout(message)
         if status == "error":
             raise (KlingError if event.get("retryable") else KlingPermanentError)(message)
-        self._done(event["task"])
+        self._done(context, event["task"])
         return event["task"]

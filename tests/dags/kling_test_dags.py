@@ -6,7 +6,7 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
 from airflow_provider_kling.sensors.kling import KlingTaskSensor

@@ -1,0 +1,104 @@
+"""
+What differs between Airflow 2.11 and 3.x that ``apache-airflow-providers-common-compat`` does not bridge.
+
+Everything else (base classes, ``ObjectStoragePath``, ``Asset``, ``conf``, exceptions, masking) comes
+from :mod:`airflow.providers.common.compat.sdk`, as in the official providers. This module adds:
+
+- :func:`submission_store`: where the operator records its submission across tries. Airflow 3.3's
+  task state store; before 3.3, an Airflow Variable per task instance, removed once the task has
+  its video.
+- :func:`remember_video_url` and :func:`stored_video_url`: the extra link's URL. Airflow 3 asks the
+  link on the worker when the task ends; Airflow 2 asks it in the webserver, from an XCom.
+- :func:`amask_secret`: masking from a trigger without blocking the triggerer's event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
+
+#: The XCom key under which, on Airflow 2, the operator and the sensor leave the link's URL.
+VIDEO_URL_XCOM_KEY = "kling_video_url"
+
+
+class SubmissionStore:
+    """
+    A task instance's record of its submission, kept across its tries.
+
+    :param context: the running task's context.
+    :param scope: a name unique to the task instance (dag, task, run and map index), for the
+        Airflow Variable that holds the record where Airflow has no task state store.
+    """
+
+    def __init__(self, context: Context, scope: str) -> None:
+        self._store = context.get("task_state_store")
+        self._scope = scope
+
+    def _variable_name(self, key: str) -> str:
+        return f"{key}.{self._scope}"
+
+    def get(self, key: str) -> dict[str, Any]:
+        """The record under ``key``, or an empty dict."""
+        if self._store is not None:
+            return self._store.get(key) or {}
+        from airflow.providers.common.compat.sdk import Variable
+
+        return json.loads(Variable.get(self._variable_name(key), "{}"))
+
+    def set(self, key: str, record: dict[str, Any], description: str) -> None:
+        """
+        Write the record under ``key``.
+
+        :param description: what the record is, shown beside the Variable in the UI (Airflow < 3.3).
+        """
+        if self._store is not None:
+            self._store.set(key, record)
+            return
+        from airflow.providers.common.compat.sdk import Variable
+
+        Variable.set(self._variable_name(key), json.dumps(record), description=description)
+
+    def finish(self, key: str) -> None:
+        """
+        The task has its result: drop a record kept in a Variable, so that none piles up.
+
+        The task state store keeps it instead: it goes with its DAG run or its retention.
+        """
+        if self._store is not None:
+            return
+        from airflow.providers.common.compat.sdk import Variable
+
+        Variable.delete(self._variable_name(key))
+
+
+def remember_video_url(context: Context, url: str) -> None:
+    """Leave the link's URL where Airflow 2's webserver reads it (Airflow 3 asks the operator itself)."""
+    if not AIRFLOW_V_3_0_PLUS:
+        context["ti"].xcom_push(key=VIDEO_URL_XCOM_KEY, value=url)
+
+
+def stored_video_url(ti_key: TaskInstanceKey) -> str | None:
+    """The URL :func:`remember_video_url` left for a task instance on Airflow 2, if any."""
+    if AIRFLOW_V_3_0_PLUS:
+        return None
+    from airflow.models.xcom import XCom
+
+    return XCom.get_value(ti_key=ti_key, key=VIDEO_URL_XCOM_KEY)
+
+
+async def amask_secret(secret: str) -> None:
+    """Mask ``secret`` in logs from a coroutine; before Airflow 3.3 the synchronous call runs in a thread."""
+    try:
+        from airflow.sdk.log import amask_secret as mask_asynchronously
+    except ImportError:
+        from airflow.providers.common.compat.sdk import mask_secret
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(mask_secret)(secret)
+    else:
+        await mask_asynchronously(secret)
