@@ -42,13 +42,24 @@ from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, A
 from airflow_provider_kling.sandbox import KlingSandbox  # noqa: E402
 
 if AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS:
-    # Airflow 3.0's dag.test() leaves structlog at its default, DEBUG, where its in-process supervisor
-    # prints every message a task sends, secrets to mask included. Deployments log at INFO, as here.
+    # Airflow 3.0's dag.test() leaves structlog as a developer's console has it: DEBUG, where its
+    # in-process supervisor prints every message a task sends (secrets to mask included), and rich
+    # tracebacks, wrapped to 80 columns and with every frame's locals. Log as deployments do instead:
+    # INFO, plain tracebacks.
     import logging
 
     import structlog
 
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.StackInfoRenderer(),
+            structlog.dev.set_exc_info,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
 
 #: A key that is easy to grep for: it must never show up in logs, errors or XCom.
 SECRET_KEY = "sk-kling-TEST-SECRET-0123456789abcdef"

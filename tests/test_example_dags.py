@@ -6,6 +6,7 @@ import json
 
 import pendulum
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 from airflow_lines import asset_event_extras, load_dags
 from conftest import AIRFLOW_HOME, REPO
 from test_operator import run, xcom
@@ -39,6 +40,11 @@ def test_quickstart_stores_a_playable_video(examples, sandbox, capfd):
     assert "Video URL: http://127.0.0.1" in "".join(capfd.readouterr())
 
 
+@pytest.mark.skipif(
+    AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS,
+    reason="Airflow 3.0's dag.test() leaves a DAG's assets inactive (its DAG processor activates them), so tasks "
+    "with outlets fail before they start; README: Airflow versions",
+)
 def test_content_calendar_fans_out_collects_a_manifest_and_announces_the_asset(examples, sandbox):
     day = pendulum.datetime(2026, 11, 23, tz="UTC")  # a Monday
     dag_run, tis = run(examples, "kling_content_calendar", day)
@@ -71,8 +77,10 @@ def test_submit_now_wait_later(examples, sandbox):
     assert sandbox.submissions[0]["mode"] == "pro"
 
 
-def test_submit_now_wait_later_alerts_when_kling_fails(examples, sandbox, caplog):
+def test_submit_now_wait_later_alerts_when_kling_fails(examples, sandbox, caplog, capfd):
     dag_run, tis = run(examples, "kling_submit_now_wait_later", run_conf={"prompt": "sandbox:fail a koi pond"})
     assert dag_run.state == "failed"
     assert tis["wait_for_video", -1].state == "failed" and tis["wait_for_video", -1].try_number == 1
-    assert "ALERT: kling_submit_now_wait_later.wait_for_video failed: Kling task" in caplog.text
+    # Airflow 3.0 logs a task's callbacks through structlog, to stdout; the others through logging.
+    logged = caplog.text + "".join(capfd.readouterr())
+    assert "ALERT: kling_submit_now_wait_later.wait_for_video failed: Kling task" in logged

@@ -684,3 +684,10 @@ def test_async_hooks_in_one_event_loop_share_a_bounded_pool(sandbox):
     assert len(clients) == ASYNC_CLIENTS
     assert ASYNC_CLIENTS < sandbox.connections_opened - opened_before <= ASYNC_POOL_SIZE
     assert still_open and closed_at_last
+
+
+def test_the_settings_never_show_the_key_in_a_repr(kling_sandbox):
+    # Tracebacks that print each frame's locals (rich, Sentry, Airflow 3.0's dag.test) show the settings' repr.
+    settings = KlingHook().settings
+    assert SECRET_KEY in settings.secrets and SECRET_KEY not in repr(settings)
+    assert settings.access_key in repr(settings)

@@ -75,10 +75,10 @@ JWT_RENEW_BEFORE = 300
 
 @dataclass(frozen=True)
 class KlingSettings:
-    """What a hook needs from its connection, read once per hook."""
+    """What a hook needs from its connection, read once per hook (its repr leaves the key out)."""
 
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)
     timeout: float
     retry_limit: int
     retry_delay: float
@@ -91,7 +91,7 @@ class KlingSettings:
     #: The connection's ``max_video_bytes`` extra: the largest video stored.
     max_video_bytes: int = DEFAULT_MAX_VIDEO_BYTES
     #: Every form of the key to register with the secrets masker (as given, and as sent).
-    secrets: tuple[str, ...] = field(default=(), compare=False)
+    secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 def _number(conn_id: str, name: str, value: Any, default: float, *, minimum: float, maximum: float) -> float:

@@ -239,7 +239,8 @@ class KlingText2VideoOperator(BaseOperator):
 
         store = self._submission_store(context)
         base = body.pop("external_task_id", None) or self._derived_id(context)
-        record = store.get(SUBMISSION_STATE_KEY)
+        # A first try has no earlier submission to find: it reads nothing (a missing Variable is logged as an error).
+        record = store.get(SUBMISSION_STATE_KEY) if context["ti"].try_number > 1 else {}
         generation = int(record.get("generation", 1))
         if record:
             earlier = self._earlier_generation(record)
