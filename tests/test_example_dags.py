@@ -77,10 +77,11 @@ def test_submit_now_wait_later(examples, sandbox):
     assert sandbox.submissions[0]["mode"] == "pro"
 
 
-def test_submit_now_wait_later_alerts_when_kling_fails(examples, sandbox, caplog, capfd):
+def test_submit_now_wait_later_alerts_when_kling_fails(examples, sandbox, caplog):
     dag_run, tis = run(examples, "kling_submit_now_wait_later", run_conf={"prompt": "sandbox:fail a koi pond"})
     assert dag_run.state == "failed"
     assert tis["wait_for_video", -1].state == "failed" and tis["wait_for_video", -1].try_number == 1
-    # Airflow 3.0 logs a task's callbacks through structlog, to stdout; the others through logging.
-    logged = caplog.text + "".join(capfd.readouterr())
-    assert "ALERT: kling_submit_now_wait_later.wait_for_video failed: Kling task" in logged
+    alert = "ALERT: kling_submit_now_wait_later.wait_for_video failed: "
+    assert alert in caplog.text
+    if AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS:  # Airflow 3.0 hands failure callbacks no exception
+        assert f"{alert}Kling task" in caplog.text
