@@ -73,7 +73,6 @@ def test_the_connection_form_names_the_keys_and_offers_every_extra():
         assert {"port", "schema"} <= set(behaviour["hidden_fields"])
         extras = {name.removeprefix("extra__kling__") for name in manager.connection_form_widgets if "kling" in name}
     assert extras == set(CONNECTION_FIELDS)
-    assert ProvidersManager().hooks["kling"].hook_class_name == "airflow_provider_kling.hooks.kling.KlingHook"
 
 
 def test_workers_find_the_hook_for_the_connection_type():
