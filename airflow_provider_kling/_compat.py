@@ -4,9 +4,9 @@ What differs between Airflow 2.11 and 3.x that ``apache-airflow-providers-common
 Everything else (base classes, ``ObjectStoragePath``, ``Asset``, ``conf``, exceptions, masking) comes
 from :mod:`airflow.providers.common.compat.sdk`, as in the official providers. This module adds:
 
-- :func:`submission_store`: where the operator records its submission across tries. Airflow 3.3's
+- :class:`SubmissionStore`: where the operator records its submission across tries. Airflow 3.3's
   task state store; before 3.3, an Airflow Variable per task instance, removed once the task has
-  its video.
+  its result.
 - :func:`remember_video_url` and :func:`stored_video_url`: the extra link's URL. Airflow 3 asks the
   link on the worker when the task ends; Airflow 2 asks it in the webserver, from an XCom.
 - :func:`amask_secret`: masking from a trigger without blocking the triggerer's event loop.
@@ -38,6 +38,12 @@ class SubmissionStore:
     def __init__(self, context: Context, scope: str) -> None:
         self._store = context.get("task_state_store")
         self._scope = scope
+        ti = context["ti"]
+        #: Shown beside the Variable in the UI (Airflow < 3.3).
+        self._description = (
+            f"Kling submission of task {ti.task_id} (map index {ti.map_index}) of DAG {ti.dag_id}, run {ti.run_id}: "
+            "kept across the task's tries, removed when it has its result"
+        )
 
     def _variable_name(self, key: str) -> str:
         return f"{key}.{self._scope}"
@@ -50,18 +56,14 @@ class SubmissionStore:
 
         return json.loads(Variable.get(self._variable_name(key), "{}"))
 
-    def set(self, key: str, record: dict[str, Any], description: str) -> None:
-        """
-        Write the record under ``key``.
-
-        :param description: what the record is, shown beside the Variable in the UI (Airflow < 3.3).
-        """
+    def set(self, key: str, record: dict[str, Any]) -> None:
+        """Write the record under ``key``."""
         if self._store is not None:
             self._store.set(key, record)
             return
         from airflow.providers.common.compat.sdk import Variable
 
-        Variable.set(self._variable_name(key), json.dumps(record), description=description)
+        Variable.set(self._variable_name(key), json.dumps(record), description=self._description)
 
     def finish(self, key: str) -> None:
         """

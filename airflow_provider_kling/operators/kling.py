@@ -267,13 +267,13 @@ class KlingText2VideoOperator(BaseOperator):
                 generation += 1
         external_id = generation_external_task_id(base, generation)
         record = {"generation": generation, "external_task_id": external_id}
-        store.set(SUBMISSION_STATE_KEY, record, self._record_description(context))
+        store.set(SUBMISSION_STATE_KEY, record)
         self.log.info("Submitting to Kling: %s", json.dumps({**body, "external_task_id": external_id}))
         task = self.hook.create_text2video(
             **body, external_task_id=external_id, on_unknown_submission=self.on_unknown_submission
         )
         self.log.info("Kling task %s submitted (%s)", task["task_id"], task.get("task_status"))
-        store.set(SUBMISSION_STATE_KEY, {**record, "task_id": task["task_id"]}, self._record_description(context))
+        store.set(SUBMISSION_STATE_KEY, {**record, "task_id": task["task_id"]})
         return task
 
     @staticmethod
@@ -285,14 +285,6 @@ class KlingText2VideoOperator(BaseOperator):
         from airflow_provider_kling._compat import SubmissionStore
 
         return SubmissionStore(context, self._derived_id(context))
-
-    @staticmethod
-    def _record_description(context: Context) -> str:
-        ti = context["ti"]
-        return (
-            f"Kling submission of task {ti.task_id} (map index {ti.map_index}) of DAG {ti.dag_id}, run {ti.run_id}: "
-            "kept across the task's tries, removed when it has its video"
-        )
 
     def _earlier_generation(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """
@@ -345,16 +337,14 @@ class KlingText2VideoOperator(BaseOperator):
         status = task_status(task)
         if status is TaskStatus.FAILED:
             raise KlingTaskFailedError(task)
-        if status is not TaskStatus.SUCCEED:  # submitted, not waited for: a sensor takes it from here
-            self._submission_store(context).finish(SUBMISSION_STATE_KEY)
-            return task
-        urls = succeeded_video_urls(task)
-        self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
-        if self.output_path:
-            self._store_videos(task)
-        self.kling_video_url = urls[0]  # only once all went well: a failed task keeps no link
-        remember_video_url(context, urls[0])
-        self._record_asset_events(context, task)
+        if status is TaskStatus.SUCCEED:  # else submitted, not waited for: a sensor takes it from here
+            urls = succeeded_video_urls(task)
+            self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
+            if self.output_path:
+                self._store_videos(task)
+            self.kling_video_url = urls[0]  # only once all went well: a failed task keeps no link
+            remember_video_url(context, urls[0])
+            self._record_asset_events(context, task)
         self._submission_store(context).finish(SUBMISSION_STATE_KEY)
         return task
 
