@@ -1,0 +1,116 @@
+"""Fast: the operator's and the sensor's decisions, one at a time: the id a generation carries, and what each
+trigger event makes of the Airflow task."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
+from answer_tables import paused
+
+from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingWaitTimeoutError
+from airflow_provider_kling.hooks.kling import KlingHook
+from airflow_provider_kling.operators.kling import (
+    EXTERNAL_TASK_ID_MAX_CHARS,
+    KlingText2VideoOperator,
+    derived_external_task_id,
+    generation_external_task_id,
+)
+from airflow_provider_kling.sandbox import Fault
+from airflow_provider_kling.sensors.kling import KlingTaskSensor
+
+TASK_INSTANCE = {"dag_id": "calendar", "task_id": "generate", "run_id": "scheduled__2026-11-23", "map_index": 3}
+
+
+def _derived(**changes) -> str:
+    ti = SimpleNamespace(**{**TASK_INSTANCE, **changes})
+    return KlingText2VideoOperator._derived_id({"ti": ti})
+
+
+def test_the_derived_id_is_the_same_on_every_try():
+    assert _derived() == _derived() == derived_external_task_id(*TASK_INSTANCE.values())
+    assert _derived().startswith("airflow-") and len(_derived()) <= EXTERNAL_TASK_ID_MAX_CHARS
+
+
+@pytest.mark.parametrize(
+    ("field", "other"),
+    [
+        ("dag_id", "calendar_eu"),
+        ("task_id", "generate_teaser"),
+        ("run_id", "scheduled__2026-11-24"),  # tomorrow's run must not get today's video back
+        ("map_index", 4),
+        ("map_index", -1),
+    ],
+)
+def test_the_derived_id_changes_with_each_part_of_the_task_instance(field, other):
+    assert _derived(**{field: other}) != _derived()
+
+
+def test_parts_cannot_run_into_each_other():
+    assert derived_external_task_id("a_b", "c", "r", 0) != derived_external_task_id("a", "b_c", "r", 0)
+    assert derived_external_task_id("a", "b", "r1", 0) != derived_external_task_id("a", "b", "r", 10)
+
+
+def test_each_generation_after_the_first_gets_its_own_id():
+    assert [generation_external_task_id("base", n) for n in (1, 2, 3)] == ["base", "base-2", "base-3"]
+
+
+@pytest.fixture
+def operator(cometapi_sandbox) -> KlingText2VideoOperator:
+    return KlingText2VideoOperator(task_id="generate", prompt="a fox")
+
+
+@pytest.fixture
+def sensor(cometapi_sandbox) -> KlingTaskSensor:
+    return KlingTaskSensor(task_id="wait", kling_task_id="880001")
+
+
+def _event(status: str, **extra) -> dict:
+    return {"status": status, "kling_task_id": "880001", "task": None, "message": f"it went {status}", **extra}
+
+
+@pytest.mark.parametrize("waiter", ["operator", "sensor"])
+def test_an_error_event_no_retry_can_fix_fails_the_task_without_retries(waiter, request):
+    with pytest.raises(KlingPermanentError, match="it went error") as raised:
+        request.getfixturevalue(waiter).execute_complete({}, _event("error", retryable=False))
+    assert isinstance(raised.value, AirflowFailException)
+
+
+@pytest.mark.parametrize("waiter", ["operator", "sensor"])
+def test_a_retryable_error_event_lets_airflow_retry(waiter, request):
+    with pytest.raises(KlingError, match="it went error") as raised:
+        request.getfixturevalue(waiter).execute_complete({}, _event("error", retryable=True))
+    assert not isinstance(raised.value, AirflowFailException) and raised.value.retryable
+
+
+@pytest.mark.parametrize("waiter", ["operator", "sensor"])
+def test_an_error_event_that_does_not_say_is_not_retried(waiter, request):
+    with pytest.raises(KlingPermanentError):
+        request.getfixturevalue(waiter).execute_complete({}, _event("error"))
+
+
+def test_a_timeout_event_fails_the_operator_as_a_timeout(operator):
+    with pytest.raises(KlingWaitTimeoutError, match="it went timeout"):
+        operator.execute_complete({}, _event("timeout"))
+
+
+def test_a_timeout_event_fails_the_sensor_as_a_sensor_timeout(sensor):
+    with pytest.raises(AirflowSensorTimeout, match="it went timeout"):
+        sensor.execute_complete({}, _event("timeout"))
+
+
+def test_a_poke_on_an_unknown_status_keeps_waiting(cometapi_sandbox, sensor):
+    task_id = KlingHook().create_text2video("a fox")["task_id"]
+    cometapi_sandbox.inject(Fault(status=200, body=paused(task_id), method="GET"))
+    sensor.kling_task_id = task_id
+    answer = sensor.poke({})
+    assert answer.is_done is False and answer.xcom_value["task_status"] == "paused"
+
+
+def test_the_hook_waits_through_an_unknown_status(cometapi_sandbox):
+    hook = KlingHook()
+    task_id = hook.create_text2video("a fox")["task_id"]
+    cometapi_sandbox.inject(Fault(status=200, body=paused(task_id), method="GET", count=3))
+    assert hook.wait_for_task(task_id, poll_interval=0.05, timeout=15)["task_status"] == "succeed"
+    assert cometapi_sandbox.stats()["faults_served"] == {"200/raw": 3}
