@@ -30,8 +30,8 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any
@@ -422,6 +422,39 @@ class _Server(ThreadingHTTPServer):
         log.debug("sandbox: connection from %s ended abruptly", client_address, exc_info=True)
 
 
+def _faults(body: Any) -> Callable[[KlingSandbox], None]:
+    """What ``POST /_sandbox/faults`` does with its body: a list of :class:`Fault` fields (or one)."""
+    names = [each.name for each in fields(Fault)]
+    allowed = ", ".join(names)
+    faults = []
+    for item in body if isinstance(body, list) else [body]:
+        if not isinstance(item, dict):
+            raise ValueError(f"the body must be a JSON list of faults, each an object with any of: {allowed}")
+        unknown = sorted(set(item) - set(names))
+        if unknown:
+            raise ValueError(f"unknown fault field(s) {', '.join(unknown)}; allowed: {allowed}")
+        faults.append(Fault(**item))
+    return lambda sandbox: sandbox.inject(*faults)
+
+
+def _chaos(body: Any) -> Callable[[KlingSandbox], None]:
+    """What ``POST /_sandbox/chaos`` does with its body: ``{"rate": 0 to 1, "seed": an integer}``."""
+    if not isinstance(body, dict) or set(body) - {"rate", "seed"}:
+        raise ValueError('the body must be a JSON object {"rate": 0 to 1, "seed": an integer}')
+    rate, seed = body.get("rate", 0), body.get("seed", 0)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise ValueError(f"rate must be a number from 0 to 1, not {rate!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed must be an integer, not {seed!r}")
+
+    def apply(sandbox: KlingSandbox) -> None:
+        with sandbox._lock:
+            sandbox.chaos_rate = float(rate)
+            sandbox._chaos.seed(seed)
+
+    return apply
+
+
 def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -577,14 +610,12 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"task_status": task.status()})
             if method == "GET" and name == "stats":
                 return self._send(200, sandbox.stats())
-            if method == "POST" and name == "faults":
-                sandbox.inject(*(Fault(**fault) for fault in self._body()))
-                return self._send(200, sandbox.stats())
-            if method == "POST" and name == "chaos":
-                settings = self._body()
-                with sandbox._lock:
-                    sandbox.chaos_rate = float(settings.get("rate", 0))
-                    sandbox._chaos.seed(settings.get("seed", 0))
+            if method == "POST" and name in ("faults", "chaos"):
+                try:
+                    apply = _faults(self._body()) if name == "faults" else _chaos(self._body())
+                except ValueError as error:  # json's decode error is one too
+                    return self._send(400, {"error": f"POST {CONTROL_PATH}{name}: {error}"})
+                apply(sandbox)
                 return self._send(200, sandbox.stats())
             if method == "POST" and name == "reset":
                 sandbox.reset()

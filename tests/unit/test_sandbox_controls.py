@@ -1,0 +1,65 @@
+"""Fast: the sandbox's control endpoints take the bodies the README documents and refuse others with a 400."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def _post(sandbox, name: str, body: str) -> tuple[int, dict]:
+    request = urllib.request.Request(f"{sandbox.url}/_sandbox/{name}", data=body.encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize(
+    ("body", "pending"),
+    [
+        ('[{"status": 503, "code": 5001, "count": 2}, {"drop": true}]', 3),
+        ('{"status": 429, "code": 1302, "retry_after": "1"}', 1),
+        ("[]", 0),
+    ],
+)
+def test_faults_take_a_list_or_one_fault(cometapi_sandbox, body, pending):
+    status, stats = _post(cometapi_sandbox, "faults", body)
+    assert status == 200 and stats["faults_pending"] == pending
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('{"status": 503, "colour": "red"}', "unknown fault field(s) colour; allowed: status, code"),
+        ("[1, 2]", "a JSON list of faults"),
+        ('"drop"', "a JSON list of faults"),
+        ("{not json", "POST /_sandbox/faults"),
+    ],
+)
+def test_a_bad_faults_body_gets_400_saying_why(cometapi_sandbox, body, words):
+    status, answer = _post(cometapi_sandbox, "faults", body)
+    assert status == 400 and words in answer["error"]
+    assert cometapi_sandbox.stats()["faults_pending"] == 0
+
+
+def test_chaos_takes_a_rate_and_a_seed(cometapi_sandbox):
+    assert _post(cometapi_sandbox, "chaos", '{"rate": 0.25, "seed": 7}')[0] == 200
+    assert cometapi_sandbox.chaos_rate == 0.25
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('{"rate": 2}', "rate must be a number from 0 to 1"),
+        ('{"seed": "x"}', "seed must be an integer"),
+        ('{"rat": 0.5}', '{"rate": 0 to 1, "seed": an integer}'),
+        ("[0.5]", '{"rate": 0 to 1'),
+    ],
+)
+def test_a_bad_chaos_body_gets_400_saying_why(cometapi_sandbox, body, words):
+    status, answer = _post(cometapi_sandbox, "chaos", body)
+    assert status == 400 and words in answer["error"] and cometapi_sandbox.chaos_rate == 0
