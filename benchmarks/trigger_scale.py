@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -252,7 +253,8 @@ def main() -> None:
     if len(kinds) < len(args.kinds):
         print("HttpSensorTrigger skipped: apache-airflow-providers-http is not installed (scripts/bench.sh has it)")
     render_seconds = (args.polls - 0.5) * args.poll_interval
-    env = {**os.environ, "AIRFLOW_HOME": tempfile.mkdtemp(prefix="kling-bench-"), "AIRFLOW__CORE__LOAD_EXAMPLES": "0"}
+    home = tempfile.mkdtemp(prefix="kling-bench-")
+    env = {**os.environ, "AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "0"}
     sandbox, url = start_sandbox("--render-seconds", str(render_seconds), "--latency", str(args.latency))
     rows = []
     try:
@@ -269,6 +271,7 @@ def main() -> None:
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
     report(rows, args)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -104,8 +105,8 @@ class AirflowServices:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
 
-    def stop(self) -> None:
-        """Stop every component that is still running."""
+    def stop(self, *, remove_home: bool = False) -> None:
+        """Stop every component that is still running; with ``remove_home``, delete the home and its logs too."""
         for component in list(self.processes):
             process = self.processes.pop(component)
             try:
@@ -116,6 +117,8 @@ class AirflowServices:
                 process.wait(timeout=20)
             except ProcessLookupError:
                 pass
+        if remove_home:
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def query(self, sql: str, *params: object) -> list[tuple]:
         """Read the metadata DB."""

@@ -26,7 +26,7 @@ def services(servers):
     )
     airflow.start()
     yield airflow
-    airflow.stop()
+    airflow.stop(remove_home=True)
 
 
 @pytest.fixture
