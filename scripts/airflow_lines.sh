@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Test the built wheel on other Airflow lines than the newest (which scripts/test.sh covers).
-#   bash scripts/airflow_lines.sh [--install-only] [VERSION[:core]...] [-- PYTEST ARGS...]
+#   bash scripts/airflow_lines.sh [--install-only] [VERSION...] [-- PYTEST ARGS...]
 # Versions default to 3.1.8 3.2.2 (run before each release); pytest arguments such as -k narrow the tests.
-# VERSION:core runs the core below instead of the whole subset (CI, on Airflow 3.0, whose dag.test()
-# takes 5-10 s a run where 3.3's takes 1).
 # For each version: a venv .venv-airflow-VERSION holding that Airflow (with scripts/airflow-pins/LINE.txt,
 # if there is one); then the wheel, installed without a pin, which must leave Airflow's version alone;
-# then the provider, hook, operator, sensor, trigger and example-DAG tests against that wheel.
+# then the fast unit tests and the provider, hook, operator, sensor, trigger and example-DAG tests
+# against that wheel.
 # --install-only makes the venvs and stops (CI does it while the main suite runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,17 +15,13 @@ if [ "${1:-}" = --install-only ]; then
     shift
 fi
 versions=()
-declare -A only_core
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
-    versions+=("${1%:core}")
-    [ "$1" = "${1%:core}" ] || only_core[${1%:core}]=1
+    versions+=("$1")
     shift
 done
 [ $# -gt 0 ] && shift  # the --; pytest takes what follows
 [ ${#versions[@]} -gt 0 ] || versions=(3.1.8 3.2.2)
-subset=(tests/test_provider.py tests/test_hook.py tests/test_operator.py tests/test_example_dags.py)
-core=(-k "test_provider or test_hook or blocking_and_deferrable or lost_submit_answer or submission_record or \
-sensor_waits or failed_generation or key_is_nowhere or loads_without or quickstart_stores or alerts_when")
+subset=(tests/unit tests/test_provider.py tests/test_hook.py tests/test_operator.py tests/test_example_dags.py)
 
 pip_into() {  # pip_into VENV ARGS...: install, keeping the log; on failure show it and stop
     local venv=$1
@@ -67,9 +62,7 @@ done
 runs=()
 for version in "${versions[@]}"; do
     venv=.venv-airflow-$version
-    selection=()
-    [ -z "${only_core[$version]:-}" ] || selection=("${core[@]}")
-    "$venv/bin/pytest" -q -p no:cacheprovider "${subset[@]}" "${selection[@]}" "$@" >"$venv/pytest.log" 2>&1 &
+    "$venv/bin/pytest" -q -p no:cacheprovider "${subset[@]}" "$@" >"$venv/pytest.log" 2>&1 &
     runs+=($!)
 done
 failed=()
@@ -77,9 +70,7 @@ for index in "${!versions[@]}"; do
     version=${versions[$index]}
     outcome=passed
     wait "${runs[$index]}" || outcome=failed
-    what="${subset[*]}"
-    [ -z "${only_core[$version]:-}" ] || what="the core of $what"
-    echo "=== Airflow $version: the wheel installs beside it; $what $*: $outcome"
+    echo "=== Airflow $version: the wheel installs beside it; ${subset[*]} $*: $outcome"
     cat ".venv-airflow-$version/pytest.log"
     [ $outcome = passed ] || failed+=("$version")
 done

@@ -17,6 +17,24 @@ def load_dags(folder: str) -> Any:
     return DagBag(folder)
 
 
+def share_in_process_execution_api() -> None:
+    """
+    One in-process execution API for every ``dag.test()`` of the session, as Airflow 3.3 has it.
+
+    Before 3.3 (apache/airflow#65235, #68840), ``dag.test()`` builds a new FastAPI app per task, with
+    an event-loop thread that is never stopped: slow (seconds per task on 3.0), and after a few dozen
+    tasks in one process a request can wait forever on one of those loops (seen on 3.1.8 and 3.2.2).
+    """
+    if not AIRFLOW_V_3_0_PLUS:
+        return
+    import functools
+
+    from airflow.sdk.execution_time import supervisor
+
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
+
+
 def run_dag(dag: Any, day: Any = None, run_conf: dict[str, Any] | None = None) -> Any:
     """``dag.test()``, on ``day`` (a logical date, also the run-after time) if given; returns the DAG run."""
     if not AIRFLOW_V_3_0_PLUS:  # Airflow 3's dag.test() stores the DAG (and its assets); Airflow 2's leaves it

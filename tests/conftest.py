@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,8 +39,11 @@ os.environ.update(
 )
 
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS  # noqa: E402
+from airflow_lines import share_in_process_execution_api  # noqa: E402
 
 from airflow_provider_kling.sandbox import KlingSandbox  # noqa: E402
+
+share_in_process_execution_api()
 
 if AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS:
     # Airflow 3.0's dag.test() leaves structlog as a developer's console has it: DEBUG, where its
@@ -60,6 +64,12 @@ if AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave nothing behind: the private AIRFLOW_HOME goes with the session."""
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
 
 #: A key that is easy to grep for: it must never show up in logs, errors or XCom.
 SECRET_KEY = "sk-kling-TEST-SECRET-0123456789abcdef"

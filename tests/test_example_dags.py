@@ -6,7 +6,7 @@ import json
 
 import pendulum
 import pytest
-from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_3_PLUS
 from airflow_lines import asset_event_extras, load_dags
 from conftest import AIRFLOW_HOME, REPO
 from test_operator import run, xcom
@@ -83,5 +83,6 @@ def test_submit_now_wait_later_alerts_when_kling_fails(examples, sandbox, caplog
     assert tis["wait_for_video", -1].state == "failed" and tis["wait_for_video", -1].try_number == 1
     alert = "ALERT: kling_submit_now_wait_later.wait_for_video failed: "
     assert alert in caplog.text
-    if AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS:  # Airflow 3.0 hands failure callbacks no exception
+    # dag.test() on Airflow 3.0 to 3.2 hands failure callbacks no exception (a task process does, on every line).
+    if AIRFLOW_V_3_3_PLUS or not AIRFLOW_V_3_0_PLUS:
         assert f"{alert}Kling task" in caplog.text
