@@ -551,6 +551,8 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 except ValueError as error:
                     return sandbox.kling_error(400, 1201, str(error))
                 created = task.as_json(sandbox.url)
+                # A creation is answered "submitted" (the reference's example), however short the render.
+                created.update(task_status="submitted", updated_at=created["created_at"])
                 return 200, _envelope(
                     {key: created[key] for key in ("task_id", "task_status", "task_info", "created_at", "updated_at")}
                 )
