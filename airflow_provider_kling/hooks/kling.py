@@ -332,7 +332,7 @@ class _KlingHookBase(BaseHook):
                 "Kling request failed (attempt %d of %d), retrying in %.1f s: %s",
                 state.attempt_number,
                 settings.retry_limit + 1,
-                state.upcoming_sleep,
+                state.next_action.sleep if state.next_action else 0.0,
                 error,
             )
 
