@@ -103,3 +103,28 @@ def extra_link(dag: Any, dag_run: Any, task_id: str, name: str = "Kling video", 
 
     served = SerializedDAG.from_dict(SerializedDAG.to_dict(dag)).get_task(task_id)
     return served.get_extra_links(dag_run.get_task_instance(task_id, map_index=map_index), name)
+
+
+def deferred_to(dag_run: Any, task_id: str, logs: str) -> str | None:
+    """
+    The trigger a task instance of ``dag_run`` deferred to (its class path), or None if it never deferred.
+
+    Airflow 3's ``dag.test()`` stores the trigger and keeps the task instance's link to it. Airflow 2's
+    runs the trigger in line without storing it or the deferral: there the evidence is its own log
+    (``logs``), where a step after running the task is running a trigger.
+    """
+    if not AIRFLOW_V_3_0_PLUS:
+        ran = logs.split(f"[DAG TEST] running task <TaskInstance: {dag_run.dag_id}.{task_id} {dag_run.run_id} ")
+        deferred = any(
+            "".join(after.split("[DAG TEST] ")[1:2]).startswith("running trigger in line") for after in ran[1:]
+        )
+        return "deferred (Airflow 2 names no trigger)" if deferred else None
+    from airflow.models.trigger import Trigger
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    ti = dag_run.get_task_instance(task_id)
+    if ti.trigger_id is None:
+        return None
+    with create_session() as session:
+        return session.scalar(select(Trigger.classpath).where(Trigger.id == ti.trigger_id))

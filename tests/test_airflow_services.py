@@ -5,7 +5,6 @@ test runs both, so that a killed component is killed under both backends' waits.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from airflow_services import AirflowServices
@@ -53,6 +52,11 @@ def wait_until_done(services, runs, seen):
     return services.wait_for(f"{runs} to finish", done)
 
 
+def polled(sandbox) -> bool:
+    """Whether the task's wait has asked the sandbox at least once (it is past submitting, inside its wait)."""
+    return any(method == "GET" for method, _ in list(sandbox.requests))
+
+
 def echoes_of_the_key() -> list[Fault]:
     """Answers of a service that echoes the Authorization header into every field it has, for the waits' polls."""
     header = f"Bearer {SECRET_KEY}"
@@ -76,7 +80,7 @@ def test_a_deferred_task_survives_a_killed_triggerer_and_an_echoing_service(serv
     services.wait_for(
         "the tasks to defer", lambda: all(state(services, *run) == "deferred" for run in runs), timeout=120
     )
-    time.sleep(1)
+    services.wait_for("the triggerer to poll each task", lambda: all(polled(sandbox) for sandbox in sandboxes.values()))
     services.kill("triggerer")
     services.start("triggerer")
     seen: dict = {}
@@ -105,9 +109,9 @@ def test_a_worker_killed_mid_wait_is_retried_without_paying_twice(services, sand
         lambda: (
             all(sandbox.tasks for sandbox in sandboxes.values())
             and all(state(services, *run) == "running" for run in runs)
+            and all(polled(sandbox) for sandbox in sandboxes.values())
         ),
     )
-    time.sleep(1)
     # The scheduler's process group holds the LocalExecutor's workers and the tasks: SIGKILL them all.
     services.kill("scheduler")
     services.start("scheduler")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pendulum
 import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
-from airflow_lines import extra_link, load_dags, run_dag, xcom_value
+from airflow_lines import deferred_to, extra_link, load_dags, run_dag, xcom_value
 from conftest import REPO, SECRET_KEY, connection_json
 
 from airflow_provider_kling.sandbox import Fault
@@ -25,13 +27,19 @@ def run(dagbag, dag_id, day=None, run_conf=None):
 
 
 xcom = xcom_value
+TRIGGER = "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
 
 
-def test_blocking_and_deferrable_runs_return_the_same_xcom(dagbag, sandbox, capfd):
+def test_blocking_and_deferrable_runs_return_the_same_xcom(dagbag, sandbox, capfd, caplog):
     results = {}
     for mode in ("blocking", "deferrable"):
         sent_before = len(sandbox.requests)
         dag_run, tis = run(dagbag, f"kling_generate_{mode}")
+        trigger = deferred_to(dag_run, "generate", caplog.text)
+        if mode == "deferrable":
+            assert trigger in (TRIGGER, "deferred (Airflow 2 names no trigger)")
+        else:
+            assert trigger is None
         # A first try sends the submission before anything else: no lookup the service may not serve.
         assert sandbox.requests[sent_before] == ("POST", sandbox.route)
         assert {method for method, _ in sandbox.requests[sent_before + 1 :]} == {"GET"}
@@ -70,8 +78,13 @@ def test_timeout_fails_both_paths_saying_how_long_and_the_last_status(dagbag, sa
     _dag_run, tis = run(dagbag, "kling_times_out")
     assert tis["deferred", -1].state == "failed" and tis["blocking", -1].state == "failed"
     text = "".join(capfd.readouterr())
-    assert text.count("did not end within the timeout: waited") >= 2
-    assert "last status 'processing'" in text or "last status 'submitted'" in text
+    for prompt in ("a slow cat", "a slow dog"):  # the deferred task's, the blocking task's
+        [kling_task_id] = [task_id for task_id, task in sandbox.tasks.items() if task.body["prompt"] == prompt]
+        assert re.search(
+            rf"Kling task {kling_task_id} did not end within the timeout: waited \d+ s, "
+            r"last status '(processing|submitted)'",
+            text,
+        ), prompt
 
 
 def test_sensor_waits_for_a_task_submitted_without_waiting(dagbag, sandbox):
