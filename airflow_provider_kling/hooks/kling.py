@@ -472,7 +472,7 @@ class KlingHook(_KlingHookBase):
         :param fields: any of ``negative_prompt`` (at most 200 characters), ``model_name``,
             ``cfg_scale`` (0 to 1), ``mode`` (``std``/``pro``), ``aspect_ratio`` (``16:9``,
             ``9:16``, ``1:1``), ``duration`` (5 or 10), ``sound`` (``on``/``off``),
-            ``camera_control``, ``callback_url`` (https) and ``external_task_id``.
+            ``camera_control``, ``callback_url`` (https; http only for localhost) and ``external_task_id``.
         """
         from tenacity import Retrying
 

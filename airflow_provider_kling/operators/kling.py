@@ -72,11 +72,12 @@ class KlingText2VideoOperator(BaseOperator):
     :param mode: ``std`` (default) or ``pro`` (higher quality, costs more). Templated.
     :param aspect_ratio: ``16:9`` (default), ``9:16`` or ``1:1``. Templated.
     :param duration: video length in seconds, 5 (default) or 10. Templated.
-    :param sound: ``on`` or ``off``, for models with generated audio (kling-v2-6, kling-v3). Templated.
+    :param sound: ``on`` or ``off``, for models with generated audio (kling-v2-6, kling-v3; refused for the
+        other known models, left to the service when ``model_name`` is unset or an extra model). Templated.
     :param camera_control: ``{"type": T}`` with T one of ``down_back``, ``forward_up``,
         ``right_turn_forward``, ``left_turn_forward``, or ``{"type": "simple", "config": {...}}``
         with exactly one of horizontal, vertical, pan, tilt, roll, zoom non-zero (-10 to 10).
-    :param callback_url: an https URL that Kling POSTs status updates to. Templated.
+    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
     :param external_task_id: your own id for the first generation (unique per account), at most
         120 characters (a later generation adds ``-2``, ``-3``...); default: derived from the task
         instance. Templated.

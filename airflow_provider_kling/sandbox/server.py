@@ -9,7 +9,7 @@ duplicates. ``kling`` plays Kling's own API: paths without ``/kling``, a JWT sig
 secret key, lookups by ``task_id`` or ``external_task_id``, the list route, duplicate
 ``external_task_id``\ s refused (400/1201) and Kling's error envelope. Both move tasks
 ``submitted`` -> ``processing`` -> ``succeed``/``failed`` over a render time, POST callbacks, and
-serve a small, real MP4 as the result. Requests are validated by the same code as the hook's.
+serve a small, real MP4 as the result. Requests are validated by the same code as the hook's (the listed models only).
 
 A prompt containing ``sandbox:fail`` renders to a ``failed`` task. Faults (error answers, delays,
 lost answers) can be queued with :meth:`KlingSandbox.inject` or ``POST /_sandbox/faults``, or
