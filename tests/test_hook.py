@@ -9,6 +9,7 @@ import logging
 import time
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowNotFoundException
 from answer_tables import ERROR_TABLE, GATEWAY_TABLE
 from conftest import ACCESS_KEY, SECRET_KEY, connection_json
 
@@ -461,8 +462,10 @@ def test_a_port_goes_after_the_host_and_before_any_path(cometapi_sandbox, monkey
 
 
 def test_a_missing_connection_is_named(cometapi_sandbox):
-    with pytest.raises(Exception, match="kling_nowhere"):
+    with pytest.raises(AirflowNotFoundException, match="kling_nowhere") as raised:
         KlingHook("kling_nowhere").create_text2video("a cat")
+    assert not isinstance(raised.value, AirflowFailException)
+    assert cometapi_sandbox.requests == []
 
 
 def test_klings_own_api_gets_a_signed_token_renewed_before_it_expires(kling_sandbox, caplog):
