@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 
 import pytest
@@ -243,10 +244,15 @@ def test_retry_budget_is_bounded(sandbox):
     assert len(sandbox.requests) == 4
 
 
-def test_a_connection_refused_is_transient_and_retried(cometapi_sandbox, monkeypatch):
+def test_a_connection_refused_is_transient_and_retried(cometapi_sandbox, monkeypatch, caplog, capfd):
+    caplog.set_level(logging.WARNING)
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json("http://127.0.0.1:9"))
     with pytest.raises(KlingTransientError, match=r"Could not get an answer from Kling at http://127\.0\.0\.1:9"):
-        KlingHook(retry_limit=1, retry_delay=0).get_task("1")
+        KlingHook(retry_limit=2, retry_delay=0).get_task("1")
+    said = r"Kling request failed \(attempt (\d) of 3\), retrying in"
+    # Airflow 2 logs through logging (caplog); Airflow 3 through structlog, to the output once it is configured.
+    retried = re.findall(said, caplog.text) or re.findall(said, "".join(capfd.readouterr()))
+    assert retried == ["1", "2"]  # then the third attempt fails too, and the error is raised
 
 
 # A submission whose answer is lost: (profile, policy, external_task_id) -> (outcome, tasks created, POSTs sent).
