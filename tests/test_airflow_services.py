@@ -120,7 +120,9 @@ def test_a_worker_killed_mid_wait_is_retried_without_paying_twice(services, sand
     # The retry reads the generation by the task_id in the task state store: every backend answers that.
     runs = []
     for sandbox in sandboxes.values():
-        sandbox.render_seconds = 15
+        # Both workers must be inside their wait at once, however far apart a loaded machine starts them
+        # (15 s renders once let the first finish before the second began: 1 run in 9).
+        sandbox.render_seconds = 40
         dag_id = f"kling_blocking_retried_{sandbox.profile}"
         runs.append((dag_id, services.trigger_dag(dag_id)))
     services.wait_for(
