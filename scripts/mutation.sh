@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation testing: mutmut changes the modules listed in pyproject.toml's [tool.mutmut] one small edit at a time
-# and runs the fast tests (tests/unit, tests/test_answer_properties.py) against each mutant; then the score.
+# and runs the fast tests (tests/unit) against each mutant; then the score, the run time and the survivors.
 #   bash scripts/mutation.sh [MUTANT_NAME_GLOB...]   e.g. 'airflow_provider_kling.contract*' (default: all)
 # Verdicts are cached in mutants/ (delete it for a fresh run). One mutant at a time, niced: the machine has
 # 2 cores. KLING_VENV picks the venv (default .venv-mutation). Survivors are reviewed in tests/mutation-survivors.md.
