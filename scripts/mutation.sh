@@ -22,9 +22,12 @@ for meta in sorted(pathlib.Path("mutants").rglob("*.py.meta")):
     total += counts
     print(f"{str(meta)[8:-5]}: {sum(counts.values())} mutants, " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
 checked = sum(total.values()) - total["not checked"]
+reached = checked - total["no tests"]
 print(f"score: {total['killed']} killed / {checked} checked = {100 * total['killed'] / max(checked, 1):.1f}%"
-      f" ({total['timeout']} timeouts, {total['survived']} survived, {total['not checked']} not checked)")
+      f" ({total['timeout']} timeouts, {total['survived']} survived, {total['no tests']} reached by no test,"
+      f" {total['not checked']} not checked); of the {reached} some test reaches:"
+      f" {100 * total['killed'] / max(reached, 1):.1f}% killed")
 EOF
 echo "Survivors by module:"
-"$venv/bin/mutmut" results | awk -F': ' '$2 == "survived" {print $1}' | sed 's/^ *//' | sort |
+"$venv/bin/mutmut" results | awk -F': ' '$2 == "survived" {print $1}' | sed 's/^ *//' | sort -V |
     awk -F'.x' '{module = $1; if (module != last) print module; last = module; print "    " $0}'
