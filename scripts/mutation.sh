@@ -2,14 +2,14 @@
 # Mutation testing: mutmut changes the modules listed in pyproject.toml's [tool.mutmut] one small edit at a time
 # and runs the fast tests (tests/unit) against each mutant; then the score, the run time and the survivors.
 #   bash scripts/mutation.sh [MUTANT_NAME_GLOB...]   e.g. 'airflow_provider_kling.contract*' (default: all)
-# Verdicts are cached in mutants/ (delete it for a fresh run). One mutant at a time, niced: the machine has
-# 2 cores. KLING_VENV picks the venv (default .venv-mutation). Survivors are reviewed in tests/mutation-survivors.md.
+# Verdicts are cached in mutants/ (delete it for a fresh run). Niced, one mutant at a time unless MUTMUT_CHILDREN
+# says more (the machine has 2 cores). KLING_VENV picks the venv (default .venv-mutation). Survivors are reviewed in tests/mutation-survivors.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KLING_VENV=${KLING_VENV:-.venv-mutation}
 source scripts/venv.sh "[test,mutation]"
 start=$SECONDS
-nice -n 10 "$venv/bin/mutmut" run --max-children 1 "$@"
+nice -n 10 "$venv/bin/mutmut" run --max-children "${MUTMUT_CHILDREN:-1}" "$@"
 echo "mutmut run: $((SECONDS - start)) s"
 # The score per module and in all, from the verdicts mutmut keeps beside each mutated file.
 "$venv/bin/python" - <<'EOF'
