@@ -526,7 +526,7 @@ def _gateway_error(
     status: int, code: str, message: Any, retry_after: float | None, secret: str | None, url: str | None
 ) -> KlingError:
     """Read one of CometAPI's own errors: a string ``code``, or the ``{"error": {...}}`` envelope."""
-    text = str(message or code or "")
+    text = str(message or code or "no message")
     if code == "fail_to_fetch_task":
         # The relay passes Kling's non-200 answer on as a string: classify by what Kling said.
         try:
