@@ -3,13 +3,19 @@ trigger event makes of the Airflow task."""
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, TaskDeferred
 from answer_tables import paused
 
-from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingWaitTimeoutError
+from airflow_provider_kling.exceptions import (
+    KlingError,
+    KlingPermanentError,
+    KlingValidationError,
+    KlingWaitTimeoutError,
+)
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.kling import (
     EXTERNAL_TASK_ID_MAX_CHARS,
@@ -18,6 +24,7 @@ from airflow_provider_kling.operators.kling import (
     generation_external_task_id,
 )
 from airflow_provider_kling.sandbox import Fault
+from airflow_provider_kling.sandbox.server import FAIL_MARKER, FAIL_MESSAGE
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
 
 TASK_INSTANCE = {"dag_id": "calendar", "task_id": "generate", "run_id": "scheduled__2026-11-23", "map_index": 3}
@@ -114,3 +121,83 @@ def test_the_hook_waits_through_an_unknown_status(cometapi_sandbox):
     cometapi_sandbox.inject(Fault(status=200, body=paused(task_id), method="GET", count=3))
     assert hook.wait_for_task(task_id, poll_interval=0.05, timeout=15)["task_status"] == "succeed"
     assert cometapi_sandbox.stats()["faults_served"] == {"200/raw": 3}
+
+
+def _ended(sandbox, prompt: str = "a fox") -> dict:
+    hook = KlingHook()
+    task_id = hook.create_text2video(prompt)["task_id"]
+    time.sleep(sandbox.render_seconds + 0.1)
+    return hook.get_task(task_id)
+
+
+def test_a_poke_on_a_rendering_task_keeps_waiting_and_one_on_a_finished_task_ends(cometapi_sandbox, sensor):
+    sensor.kling_task_id = KlingHook().create_text2video("a fox")["task_id"]
+    answer = sensor.poke({})
+    assert answer.is_done is False and answer.xcom_value["task_status"] in ("submitted", "processing")
+    assert sensor.kling_video_url is None
+    time.sleep(cometapi_sandbox.render_seconds + 0.1)
+    answer = sensor.poke({})
+    assert answer.is_done is True and answer.xcom_value["task_status"] == "succeed"
+    assert sensor.kling_video_url == answer.xcom_value["task_result"]["videos"][0]["url"]
+
+
+def test_a_poke_on_a_failed_task_fails_the_sensor_with_klings_reason(cometapi_sandbox, sensor):
+    sensor.kling_task_id = _ended(cometapi_sandbox, f"a fox {FAIL_MARKER}")["task_id"]
+    with pytest.raises(KlingPermanentError) as raised:
+        sensor.poke({})
+    assert str(raised.value) == f"Kling task {sensor.kling_task_id} failed: {FAIL_MESSAGE}"
+
+
+def test_a_failed_task_without_a_reason_says_so(sensor):
+    with pytest.raises(KlingPermanentError, match=r"^Kling task 880001 failed: no reason given$"):
+        sensor._done({}, {"task_id": "880001", "task_status": "failed", "task_status_msg": ""})
+
+
+def test_a_success_event_gives_the_task_and_its_link(cometapi_sandbox, sensor):
+    task = _ended(cometapi_sandbox)
+    sensor.kling_task_id = task["task_id"]
+    assert sensor.execute_complete({}, _event("success", task=task)) == task
+    assert sensor.kling_video_url == task["task_result"]["videos"][0]["url"]
+
+
+def test_a_success_event_for_a_failed_task_fails_the_sensor(sensor):
+    task = {"task_id": "880001", "task_status": "failed", "task_status_msg": "policy"}
+    with pytest.raises(KlingPermanentError, match="failed: policy"):
+        sensor.execute_complete({}, _event("success", task=task))
+
+
+@pytest.mark.parametrize("kling_task_id", ["", "  ", None])
+def test_the_sensor_refuses_a_blank_task_id_before_asking(cometapi_sandbox, kling_task_id):
+    sensor = KlingTaskSensor(task_id="wait", kling_task_id=kling_task_id, deferrable=True)
+    with pytest.raises(KlingValidationError) as raised:
+        sensor.execute({})
+    assert raised.value.field == "kling_task_id" and "a Kling task id or external_task_id" in str(raised.value)
+    assert cometapi_sandbox.requests == []
+
+
+def test_a_deferrable_sensor_hands_the_wait_to_the_trigger_with_a_fixed_deadline(cometapi_sandbox):
+    sensor = KlingTaskSensor(
+        task_id="wait", kling_task_id="880001", deferrable=True, timeout=600, poke_interval=7, kling_conn_id="other"
+    )
+    before = time.time()
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    classpath, kwargs = deferred.value.trigger.serialize()
+    assert classpath == "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
+    assert (kwargs["kling_task_id"], kwargs["kling_conn_id"], kwargs["poll_interval"]) == ("880001", "other", 7)
+    assert before + 600 <= kwargs["deadline"] <= time.time() + 600
+    assert deferred.value.method_name == "execute_complete" and cometapi_sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"poke_interval": 0}, "poke_interval"),
+        ({"kling_conn_id": ""}, "kling_conn_id"),
+        ({"deferrable": 1}, "deferrable"),
+    ],
+)
+def test_the_sensor_refuses_bad_arguments_when_built(arguments, field):
+    with pytest.raises(KlingValidationError) as raised:
+        KlingTaskSensor(task_id="wait", kling_task_id="1", **arguments)
+    assert raised.value.field == field
