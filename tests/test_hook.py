@@ -265,6 +265,7 @@ LOST_ANSWER_TABLE = [
     ("cometapi", "resubmit", "lost-1", "created", 2, 2),
     ("cometapi", "resubmit", None, "created", 2, 2),
     ("cometapi", "fail", "lost-1", "unknown", 1, 1),
+    ("cometapi", "fail", None, "unknown", 1, 1),
 ]
 
 
@@ -282,6 +283,11 @@ def test_a_lost_submit_answer_follows_the_backend_and_the_policy(
         with pytest.raises(KlingSubmissionUnknownError, match="may have created a task") as raised:
             hook.create_text2video("a cat", on_unknown_submission=policy, **fields)
         assert raised.value.retryable is False
+        assert (
+            f"by external_task_id ({external_id or 'none set'}), so it was not sent again. Look for the task in "
+            "the service's console and wait on its task_id with KlingTaskSensor, or submit anew "
+            "(on_unknown_submission='resubmit' sends again)" in str(raised.value)
+        )
     else:
         task = hook.create_text2video("a cat", on_unknown_submission=policy, **fields)
         assert task["task_id"] in sandbox.tasks
@@ -333,8 +339,30 @@ def test_find_task_by_external_id_and_list_on_klings_own_api(kling_sandbox):
     assert hook.find_task("ext-missing") is None
     assert hook.get_task("ext-a")["task_id"] == first["task_id"]
     assert [task["task_id"] for task in hook.list_tasks()] == [second["task_id"], first["task_id"]]
-    with pytest.raises(KlingValidationError, match="page_size"):
-        hook.list_tasks(page_size=501)
+
+
+def test_the_task_list_is_paged_as_asked_and_30_by_default(kling_sandbox):
+    hook = KlingHook()
+    ids = [hook.create_text2video(f"cat {n}")["task_id"] for n in range(32)]
+    assert [task["task_id"] for task in hook.list_tasks()] == ids[::-1][:30]
+    assert [task["task_id"] for task in hook.list_tasks(page=2, page_size=3)] == ids[::-1][3:6]
+    assert hook.list_tasks(page=1000, page_size=500) == [] and len(hook.list_tasks(page_size=1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "allowed"),
+    [
+        ({"page": 0}, "page", "got 0; allowed: 1 to 1000"),
+        ({"page": 1001}, "page", "got 1001; allowed: 1 to 1000"),
+        ({"page_size": 0}, "page_size", "got 0; allowed: 1 to 500"),
+        ({"page_size": 501}, "page_size", "got 501; allowed: 1 to 500"),
+    ],
+)
+def test_a_task_list_page_out_of_range_is_refused_before_asking(kling_sandbox, arguments, field, allowed):
+    with pytest.raises(KlingValidationError) as raised:
+        KlingHook().list_tasks(**arguments)
+    assert raised.value.field == field and str(raised.value) == f"Invalid {field}: {allowed}"
+    assert kling_sandbox.requests == []
 
 
 def test_cometapi_is_never_asked_for_a_lookup_it_does_not_serve(cometapi_sandbox):
@@ -400,6 +428,12 @@ def test_the_connection_test_tells_a_good_key_from_a_bad_one_and_from_none(sandb
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json("http://127.0.0.1:9"))
     ok, message = KlingHook(retry_limit=0).test_connection()
     assert not ok and "could not be reached" in message
+
+
+def test_the_connection_test_passes_when_the_service_answers_its_probe_with_a_task(kling_sandbox):
+    # Kling's own API looks tasks up by external_task_id too: a task that took the probe's id answers it.
+    KlingHook().create_text2video("a cat", external_task_id="airflow-connection-test")
+    assert KlingHook().test_connection() == (True, f"Connected to {kling_sandbox.url} (kling).")
 
 
 def test_the_connection_test_says_when_the_host_is_not_the_kling_api(cometapi_sandbox, monkeypatch):
