@@ -7,9 +7,11 @@ import importlib
 import json
 import re
 import time
+from types import SimpleNamespace
 
 import pytest
 from answer_tables import paused
+from conftest import connection_json
 
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.sandbox import Fault
@@ -121,3 +123,79 @@ def test_polls_follow_the_interval(cometapi_sandbox, poll_interval):
     polls = sum(1 for request in cometapi_sandbox.requests if request[0] == "GET")
     assert event["status"] == "succeed"
     assert 1.0 / poll_interval * 0.5 <= polls <= 1.0 / poll_interval + 3
+
+
+def test_a_trigger_built_with_only_an_id_and_a_deadline_has_the_documented_defaults():
+    kwargs = KlingTaskTrigger("880001", deadline=0).serialize()[1]
+    assert (kwargs["kling_conn_id"], kwargs["poll_interval"]) == ("kling_default", 10.0)
+
+
+def test_the_trigger_asks_through_its_own_connection(cometapi_sandbox, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_OTHER", connection_json(cometapi_sandbox))
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json("http://127.0.0.1:9"))
+    task_id = KlingHook("kling_other").create_text2video("a fox")["task_id"]
+    trigger = KlingTaskTrigger(task_id, deadline=time.time() + 15, kling_conn_id="kling_other", poll_interval=0.1)
+    assert _events(trigger)[0]["status"] == "succeed"
+
+
+def test_the_end_message_names_the_task_its_time_and_every_video(cometapi_sandbox):
+    videos = [{"url": "https://cdn.example/1.mp4"}, {"url": "https://cdn.example/2.mp4"}]
+    task = {"task_id": "880001", "task_status": "succeed", "task_result": {"videos": videos}}
+    cometapi_sandbox.inject(Fault(status=200, body=json.dumps({"code": 0, "data": task}), method="GET"))
+    [event] = _events(KlingTaskTrigger("880001", deadline=time.time() + 15, started_at=time.time() - 42))
+    assert re.fullmatch(
+        r"Kling task 880001 ended succeed after 4[23] s; videos: https://cdn.example/1.mp4, https://cdn.example/2.mp4",
+        event["message"],
+    )
+
+
+def test_a_deadline_already_past_says_nothing_was_seen(cometapi_sandbox):
+    [event] = _events(KlingTaskTrigger("880001", deadline=time.time() - 1))
+    assert event["task"] is None and event["message"].endswith("last status 'unknown'")
+
+
+def test_an_answer_slower_than_the_deadline_ends_the_wait_with_the_last_task_seen(cometapi_sandbox):
+    # The hook's own deadline cuts the second request: the event carries what the first one answered.
+    task_id = _submitted(cometapi_sandbox)
+    cometapi_sandbox.inject(
+        Fault(status=200, body=paused(task_id), method="GET"), Fault(status=0, delay=5, method="GET")
+    )
+    started = time.time()
+    [event] = _events(KlingTaskTrigger(task_id, deadline=started + 1, poll_interval=0.1, started_at=started))
+    assert event["status"] == "timeout" and time.time() - started < 4
+    assert event["task"]["task_id"] == task_id and event["task"]["task_status"] == "paused"
+    assert event["message"].endswith("""last status "'paused' (unexpected: waiting on)\"""")
+
+
+@pytest.mark.parametrize(("jump", "status"), [(10, "timeout"), (5, "timeout"), (4.5, "succeed")])
+def test_the_deadline_is_checked_after_each_answer(cometapi_sandbox, monkeypatch, jump, status):
+    # The trigger's clock jumps once the service has answered a poll: at or past the deadline, no other poll and a
+    # timeout event; half a second before it, the wait goes on (the sandbox's render ends in 0.6 s).
+    task_id = _submitted(cometapi_sandbox)
+    now = time.time()
+    clock = SimpleNamespace(time=lambda: now + (jump if len(cometapi_sandbox.requests) > 1 else 0))
+    monkeypatch.setattr("airflow_provider_kling.triggers.kling.time", clock)
+    [event] = _events(KlingTaskTrigger(task_id, deadline=now + 5, poll_interval=0.1))
+    assert event["status"] == status and event["task"]["task_id"] == task_id
+    if status == "timeout":
+        assert event["message"] == (
+            f"Kling task {task_id} did not end within the timeout: waited {jump} s, last status 'submitted'"
+        )
+        assert [method for method, _ in cometapi_sandbox.requests] == ["POST", "GET"]
+
+
+def test_an_error_after_an_answer_carries_the_last_task_seen(cometapi_sandbox):
+    task_id = _submitted(cometapi_sandbox)
+    cometapi_sandbox.inject(
+        Fault(status=200, body=paused(task_id), method="GET"), Fault(status=401, code=1000, method="GET", count=5)
+    )
+    [event] = _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.1))
+    assert event["status"] == "error" and event["task"]["task_status"] == "paused"
+
+
+def test_each_status_change_is_logged_once(cometapi_sandbox, caplog, capfd):
+    task_id = _submitted(cometapi_sandbox)
+    _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.05))
+    logged = caplog.text + capfd.readouterr().out
+    for status in ("submitted", "processing", "succeed"):
+        assert len(re.findall(rf"Kling task {task_id} is {status} after \d+ s", logged)) == 1, status
