@@ -49,6 +49,9 @@ class Backend:
     :param lookup_by_external_task_id: whether ``GET <route>/<external_task_id>`` answers the task
         submitted with that id; where it does not, a submission whose answer was lost cannot be found.
     :param list_route: whether ``GET <route>?pageNum=&pageSize=`` lists the account's tasks.
+    :param prompt_max_chars: the longest ``prompt`` the backend takes.
+    :param negative_prompt_max_chars: the longest ``negative_prompt`` the backend takes.
+    :param long_duration_models: the models that take any whole ``duration`` from 3 to 15 s here.
     """
 
     name: str
@@ -57,16 +60,22 @@ class Backend:
     auth: str
     lookup_by_external_task_id: bool
     list_route: bool
+    prompt_max_chars: int
+    negative_prompt_max_chars: int
+    #: The models that take durations from 3 to 15 s here (elsewhere: 5 or 10).
+    long_duration_models: tuple[str, ...]
 
     def path(self, route: str) -> str:
         """The path of ``route`` (such as :data:`TEXT2VIDEO_ROUTE`) on this backend."""
         return f"{self.path_prefix}{route}"
 
 
-#: CometAPI's gateway (a relay in front of Kling): lookups by ``task_id`` only, no list route.
-COMETAPI = Backend("cometapi", "https://api.cometapi.com", "/kling", "bearer", False, False)
-#: Kling's own API: JWT auth, lookups by ``task_id`` or ``external_task_id``, a list route.
-KLING = Backend("kling", "https://api-singapore.klingai.com", "", "jwt", True, True)
+#: CometAPI's gateway (a relay in front of Kling): lookups by ``task_id`` only, no list route; its page documents
+#: prompts of 500 and negative prompts of 200 characters, and durations of 5 or 10 s for every model.
+COMETAPI = Backend("cometapi", "https://api.cometapi.com", "/kling", "bearer", False, False, 500, 200, ())
+#: Kling's own API: JWT auth, lookups by ``task_id`` or ``external_task_id``, a list route, prompts of 2,500
+#: characters, and 3 to 15 s for kling-v3.
+KLING = Backend("kling", "https://api-singapore.klingai.com", "", "jwt", True, True, 2500, 2500, ("kling-v3",))
 BACKENDS = {backend.name: backend for backend in (COMETAPI, KLING)}
 DEFAULT_BACKEND = COMETAPI
 
@@ -85,16 +94,22 @@ KNOWN_MODELS = (
 )
 #: Models with generated audio: the only ones that take ``sound``.
 SOUND_MODELS = ("kling-v2-6", "kling-v3")
+#: Models whose audio needs ``mode="pro"`` (their ``std`` videos are silent).
+SOUND_IN_PRO_ONLY_MODELS = ("kling-v2-6",)
 #: Models that do not take ``cfg_scale``.
 NO_CFG_SCALE_MODELS = ("kling-v2-master", "kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6")
+#: Models that render several shots in one task (``multi_shot``).
+MULTI_SHOT_MODELS = ("kling-v3",)
 MODES = ("std", "pro")
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 DURATIONS = ("5", "10")
+LONG_DURATIONS = tuple(str(seconds) for seconds in range(3, 16))
 SOUNDS = ("on", "off")
+SHOT_TYPES = ("customize", "intelligence")
+MULTI_PROMPT_MAX_SHOTS = 6
+SHOT_PROMPT_MAX_CHARS = 512
 CAMERA_TYPES = ("simple", "down_back", "forward_up", "right_turn_forward", "left_turn_forward")
 CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
-PROMPT_MAX_CHARS = 500
-NEGATIVE_PROMPT_MAX_CHARS = 200
 EXTERNAL_TASK_ID_MAX_CHARS = 128
 #: The longest wait or interval an operator argument may ask for: 30 days.
 MAX_SECONDS = 30 * 86400
@@ -112,6 +127,10 @@ REQUEST_FIELDS = (
     "camera_control",
     "callback_url",
     "external_task_id",
+    "multi_shot",
+    "shot_type",
+    "multi_prompt",
+    "watermark_info",
 )
 
 
@@ -244,29 +263,145 @@ def _callback_url(value: Any) -> str:
     )
 
 
-def build_text2video_request(fields: Mapping[str, Any], *, extra_models: Iterable[str] = ()) -> dict[str, Any]:
+def check_watermark_info(value: Any) -> dict[str, bool]:
+    """Check a ``watermark_info`` (``{"enabled": True}`` or ``{"enabled": False}``); return it."""
+    if not isinstance(value, Mapping) or set(value) != {"enabled"} or not isinstance(value["enabled"], bool):
+        raise KlingValidationError(
+            "watermark_info",
+            f'got {_shown(value)}; allowed: {{"enabled": True}} or {{"enabled": False}} (no custom watermark)',
+        )
+    return {"enabled": value["enabled"]}
+
+
+def check_extra_fields(value: Any) -> dict[str, Any]:
+    """Check ``extra_fields``: request fields the provider does not know yet, sent as given; return them."""
+    field = "extra_fields"
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(name, str) and name for name in value):
+        raise KlingValidationError(field, f"got {_shown(value)}; allowed: a dict of field names to JSON values")
+    known = sorted(set(value) & set(REQUEST_FIELDS))
+    if known:
+        raise KlingValidationError(
+            field, f"holds {', '.join(known)}; allowed: only fields without their own argument (set these there)"
+        )
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise KlingValidationError(field, f"got {_shown(value)} ({error}); allowed: JSON values") from None
+    return dict(value)
+
+
+def _seconds_text(field: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """A duration as it goes on the wire (a string of whole seconds), checked against ``allowed``."""
+    wire = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    return check_choice(field, wire, allowed)
+
+
+def check_multi_prompt(value: Any) -> list[dict[str, Any]]:
+    """
+    Check a ``multi_prompt`` (1 to 6 shots, each ``{"prompt": text, "duration": seconds}``); return it as sent.
+
+    Shots are numbered from 1 in the order given (an ``index``, if given, must say the same); each
+    shot's prompt is at most 512 characters, its duration whole seconds from 1 to 15.
+    """
+    field = "multi_prompt"
+    if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MULTI_PROMPT_MAX_SHOTS:
+        raise KlingValidationError(
+            field,
+            f'got {_shown(value)}; allowed: a list of 1 to {MULTI_PROMPT_MAX_SHOTS} shots like {{"prompt": "...", '
+            '"duration": 5}}',
+        )
+    shots = []
+    for index, shot in enumerate(value, start=1):
+        name = f"{field}[{index - 1}]"
+        if not isinstance(shot, Mapping) or not {"prompt", "duration"} <= set(shot) <= {"index", "prompt", "duration"}:
+            raise KlingValidationError(
+                name, f"got {_shown(shot)}; allowed: a dict with keys prompt and duration (and index)"
+            )
+        if shot.get("index", index) != index:
+            raise KlingValidationError(
+                f"{name}.index", f"got {_shown(shot['index'])}; allowed: {index} (shots are numbered from 1, in order)"
+            )
+        prompt = _text(f"{name}.prompt", shot["prompt"], SHOT_PROMPT_MAX_CHARS, required=True)
+        seconds = _seconds_text(f"{name}.duration", shot["duration"], tuple(str(n) for n in range(1, 16)))
+        shots.append({"index": index, "prompt": prompt, "duration": seconds})
+    return shots
+
+
+def _shots(given: Mapping[str, Any], model: str | None, known_model: bool) -> dict[str, Any]:
+    """The multi-shot fields of a request, checked together: which ones a request needs follows from the others."""
+    multi_shot = given.get("multi_shot")
+    if multi_shot is not None:
+        check_flag("multi_shot", multi_shot)
+    if not multi_shot:
+        for name in ("shot_type", "multi_prompt"):
+            if name in given:
+                raise KlingValidationError(name, "is only used with multi_shot=True; set multi_shot or leave it unset")
+        return {} if multi_shot is None else {"multi_shot": False}
+    if model is None or (known_model and model not in MULTI_SHOT_MODELS):
+        raise KlingValidationError(
+            "multi_shot",
+            f"is not supported by {model or 'the default model'}; models with several shots: "
+            f"{', '.join(MULTI_SHOT_MODELS)} (set model_name)",
+        )
+    if "shot_type" not in given:
+        raise KlingValidationError("shot_type", f"is required with multi_shot=True; allowed: {', '.join(SHOT_TYPES)}")
+    shots: dict[str, Any] = {"multi_shot": True, "shot_type": check_choice("shot_type", given["shot_type"], SHOT_TYPES)}
+    if shots["shot_type"] == "intelligence":
+        if "multi_prompt" in given:
+            raise KlingValidationError(
+                "multi_prompt", "is only used with shot_type='customize' (Kling plans the shots)"
+            )
+        return shots
+    if "multi_prompt" not in given:
+        raise KlingValidationError("multi_prompt", "is required with shot_type='customize': 1 to 6 shots")
+    if "prompt" in given:
+        raise KlingValidationError(
+            "prompt", "is not used with shot_type='customize': each shot's prompt is in multi_prompt"
+        )
+    return {**shots, "multi_prompt": check_multi_prompt(given["multi_prompt"])}
+
+
+def build_text2video_request(
+    fields: Mapping[str, Any],
+    *,
+    backend: Backend = DEFAULT_BACKEND,
+    extra_models: Iterable[str] = (),
+    extra_fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """
     Validate the fields of a text-to-video request and return the JSON body to send.
 
     Fields that are ``None`` are left out, so the service applies its defaults. ``duration`` goes on
-    the wire as a string. Raises :class:`KlingValidationError`, naming the field, the bad value and
-    what is allowed, on the first field that breaks the contract.
+    the wire as a string; with ``multi_shot`` and ``shot_type="customize"`` it defaults to the sum of
+    the shots' durations and must equal it. Raises :class:`KlingValidationError`, naming the field,
+    the bad value and what is allowed, on the first field that breaks the contract.
 
     :param fields: the request fields by name (see :data:`REQUEST_FIELDS`).
+    :param backend: the service the request goes to (its limits differ: see :class:`Backend`).
     :param extra_models: model names to accept beyond :data:`KNOWN_MODELS` (Kling ships new ones often).
+    :param extra_fields: fields the provider does not know yet, sent as given (see :func:`check_extra_fields`).
     """
     unknown = [name for name in fields if name not in REQUEST_FIELDS]
     if unknown:
-        raise KlingValidationError(unknown[0], f"is not a text-to-video field; allowed: {', '.join(REQUEST_FIELDS)}")
+        raise KlingValidationError(
+            unknown[0],
+            f"is not a text-to-video field; allowed: {', '.join(REQUEST_FIELDS)} (others go in extra_fields)",
+        )
     given = {name: value for name, value in fields.items() if value is not None}
-    if "prompt" not in given:
-        raise KlingValidationError("prompt", f"is required: 1 to {PROMPT_MAX_CHARS} characters")
-    body: dict[str, Any] = {"prompt": _text("prompt", given["prompt"], PROMPT_MAX_CHARS, required=True)}
-    if "negative_prompt" in given:
-        body["negative_prompt"] = _text("negative_prompt", given["negative_prompt"], NEGATIVE_PROMPT_MAX_CHARS)
+    body: dict[str, Any] = {}
     model = given.get("model_name")
     if model is not None:
         body["model_name"] = check_choice("model_name", model, (*KNOWN_MODELS, *extra_models))
+    known_model = model in KNOWN_MODELS
+    body.update(_shots(given, model, known_model))
+    if "multi_prompt" not in body:
+        if "prompt" not in given:
+            raise KlingValidationError("prompt", f"is required: 1 to {backend.prompt_max_chars} characters")
+        body["prompt"] = _text("prompt", given["prompt"], backend.prompt_max_chars, required=True)
+    if "negative_prompt" in given:
+        body["negative_prompt"] = _text("negative_prompt", given["negative_prompt"], backend.negative_prompt_max_chars)
     if "cfg_scale" in given:
         scale = check_cfg_scale(given["cfg_scale"])
         if model in NO_CFG_SCALE_MODELS:
@@ -276,16 +411,24 @@ def build_text2video_request(fields: Mapping[str, Any], *, extra_models: Iterabl
         body["mode"] = check_choice("mode", given["mode"], MODES)
     if "aspect_ratio" in given:
         body["aspect_ratio"] = check_choice("aspect_ratio", given["aspect_ratio"], ASPECT_RATIOS)
+    durations = LONG_DURATIONS if model in backend.long_duration_models else DURATIONS
     if "duration" in given:
-        duration = given["duration"]
-        wire = str(duration) if isinstance(duration, int) and not isinstance(duration, bool) else duration
-        body["duration"] = check_choice("duration", wire, DURATIONS)
+        body["duration"] = _seconds_text("duration", given["duration"], durations)
+    if "multi_prompt" in body:
+        total = str(sum(int(shot["duration"]) for shot in body["multi_prompt"]))
+        if body.get("duration", total) != total:
+            raise KlingValidationError(
+                "duration", f"is {body['duration']} s, but the shots in multi_prompt last {total} s: they must match"
+            )
+        body["duration"] = _seconds_text("duration", total, durations)
     if "sound" in given:
         body["sound"] = check_choice("sound", given["sound"], SOUNDS)
-        if model in KNOWN_MODELS and model not in SOUND_MODELS:
+        if known_model and model not in SOUND_MODELS:
             raise KlingValidationError(
                 "sound", f"is not supported by {model}; models with generated audio: {', '.join(SOUND_MODELS)}"
             )
+        if body["sound"] == "on" and model in SOUND_IN_PRO_ONLY_MODELS and body.get("mode") != "pro":
+            raise KlingValidationError("sound", f"'on' needs mode='pro' with {model} (its std videos are silent)")
     if "camera_control" in given:
         body["camera_control"] = check_camera_control(given["camera_control"])
     if "callback_url" in given:
@@ -294,7 +437,9 @@ def build_text2video_request(fields: Mapping[str, Any], *, extra_models: Iterabl
         body["external_task_id"] = _text(
             "external_task_id", given["external_task_id"], EXTERNAL_TASK_ID_MAX_CHARS, required=True
         )
-    return body
+    if "watermark_info" in given:
+        body["watermark_info"] = check_watermark_info(given["watermark_info"])
+    return {**body, **check_extra_fields(extra_fields)}
 
 
 def check_seconds(name: str, value: Any) -> float:

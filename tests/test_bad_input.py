@@ -20,7 +20,7 @@ from airflow_provider_kling.sensors.kling import KlingTaskSensor
 # (argument, value, text the error must contain); checked when the task runs, before anything is sent:
 # every bad request field of the hook's table (the operator passes them through), and what the operator adds.
 #: Request fields that are not templated: the operator checks them when the DAG is parsed.
-NOT_TEMPLATED_FIELDS = ("cfg_scale", "camera_control")
+NOT_TEMPLATED_FIELDS = ("cfg_scale", "camera_control", "multi_shot", "watermark_info")
 
 OPERATOR_RUN_TIME = [row for row in INVALID_FIELDS if row[0] not in ("resolution", *NOT_TEMPLATED_FIELDS)] + [
     ("prompt", None, "is required: 1 to 500 characters"),
@@ -35,6 +35,11 @@ OPERATOR_RUN_TIME = [row for row in INVALID_FIELDS if row[0] not in ("resolution
     ("output_path", "file://videos", "a relative path; allowed: an absolute path"),
     ("output_path", "/proc/kling-videos", "where nothing can be written"),
     ("external_task_id", "x" * 121, "at most 120 characters"),
+    ("shot_type", "customize", "is only used with multi_shot=True"),
+    ("multi_prompt", [{"prompt": "a", "duration": 5}], "is only used with multi_shot=True"),
+    ("extra_fields", {"mode": "pro"}, "holds mode; allowed: only fields without their own argument"),
+    ("extra_fields", ["resolution"], "allowed: a dict of field names to JSON values"),
+    ("extra_fields", {"resolution": {1, 2}}, "allowed: JSON values"),
 ]
 
 # Checked when the DAG is parsed: these arguments are not templated.

@@ -18,6 +18,7 @@ from airflow_provider_kling.exceptions import (
     KlingAuthError,
     KlingConfigurationError,
     KlingError,
+    KlingInvalidRequestError,
     KlingPermanentError,
     KlingSubmissionUnknownError,
     KlingTaskNotFoundError,
@@ -111,6 +112,9 @@ INVALID_FIELDS = [
     ("external_task_id", "", "must not be empty"),
     ("external_task_id", 123, "must be a string"),
     ("external_task_id", "x" * 129, "at most 128"),
+    ("multi_shot", "yes", "allowed: True or False"),
+    ("watermark_info", {"enabled": "yes"}, '{"enabled": True} or {"enabled": False}'),
+    ("watermark_info", True, '{"enabled": True} or {"enabled": False}'),
     ("resolution", "1080p", "is not a text-to-video field"),
 ]
 
@@ -544,7 +548,7 @@ def test_the_key_never_appears_in_errors_or_logs(sandbox, caplog, capfd):
             hook.get_task("1")
         errors.append(raised.value)
     with pytest.raises(KlingValidationError) as raised:
-        hook.create_text2video(SECRET_KEY * 20)
+        hook.create_text2video(SECRET_KEY * 400)
     errors.append(raised.value)
     texts = [str(error) for error in errors] + [repr(error.args) for error in errors]
     assert all("***" in text for text in texts[:4])
@@ -612,3 +616,46 @@ def test_the_settings_never_show_the_key_in_a_repr(kling_sandbox):
     settings = KlingHook().settings
     assert SECRET_KEY in settings.secrets and SECRET_KEY not in repr(settings)
     assert settings.access_key in repr(settings)
+
+
+def test_a_multi_shot_request_reaches_the_service_as_kling_documents_it(sandbox, caplog, capfd):
+    shots = [{"prompt": "a fox wakes", "duration": 2}, {"prompt": "it runs", "duration": 3}]
+    task = KlingHook().create_text2video(
+        model_name="kling-v3", multi_shot=True, shot_type="customize", multi_prompt=shots
+    )
+    assert sandbox.submissions == [
+        {
+            "model_name": "kling-v3",
+            "multi_shot": True,
+            "shot_type": "customize",
+            "multi_prompt": [
+                {"index": 1, "prompt": "a fox wakes", "duration": "2"},
+                {"index": 2, "prompt": "it runs", "duration": "3"},
+            ],
+            "duration": "5",
+        }
+    ]
+    assert task["task_id"] in sandbox.tasks
+    warned = "CometAPI documents no multi_shot" in caplog.text + capfd.readouterr().out
+    assert warned is (sandbox.profile == "cometapi")
+
+
+def test_fields_the_provider_does_not_know_are_sent_as_given_and_logged(sandbox, caplog, capfd):
+    KlingHook().create_text2video("a fox", extra_fields={"resolution": "4k"})
+    assert sandbox.submissions == [{"prompt": "a fox", "resolution": "4k"}]
+    assert 'Sending fields the provider does not check: {"resolution": "4k"}' in caplog.text + capfd.readouterr().out
+
+
+def test_a_service_that_refuses_an_unknown_field_fails_without_a_retry(sandbox):
+    sandbox.inject(Fault(status=400, code=1201, message="resolution is not a parameter", method="POST"))
+    with pytest.raises(KlingInvalidRequestError, match="resolution is not a parameter"):
+        KlingHook(retry_limit=3, retry_delay=0).create_text2video("a fox", extra_fields={"resolution": "4k"})
+    assert sandbox.stats()["requests"] == {"POST": 1}
+
+
+def test_a_watermarked_copy_comes_beside_the_video(sandbox, tmp_path):
+    hook = KlingHook()
+    task_id = hook.create_text2video("a fox", watermark_info={"enabled": True})["task_id"]
+    video = hook.wait_for_task(task_id, poll_interval=0.1, timeout=15)["task_result"]["videos"][0]
+    assert video["watermark_url"].startswith(f"{sandbox.url}/") and video["watermark_url"] != video["url"]
+    assert hook.download_video(video["watermark_url"], str(tmp_path / "marked.mp4")) == sandbox.video_size

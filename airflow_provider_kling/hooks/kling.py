@@ -8,9 +8,11 @@ what the service can do, and retry through the same tenacity policy.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,7 @@ from airflow.providers.common.compat.sdk import BaseHook
 from airflow_provider_kling import __version__
 from airflow_provider_kling.contract import (
     BACKENDS,
+    COMETAPI,
     DEFAULT_BACKEND,
     TEXT2VIDEO_ROUTE,
     UNKNOWN_SUBMISSION_POLICIES,
@@ -441,17 +444,31 @@ class KlingHook(_KlingHookBase):
 
         return Retrying(**self._retry_policy(self.settings))(self._request_once, method, route, **kwargs)
 
-    def validate_text2video(self, prompt: Any, **fields: Any) -> dict[str, Any]:
+    def validate_text2video(
+        self, prompt: Any = None, *, extra_fields: Mapping[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """
         Check a request without sending it; return the JSON body that would be sent.
 
-        :param prompt: the text prompt (1 to 500 characters).
+        :param prompt: the text prompt (1 to 500 characters on CometAPI, 2,500 on Kling's own API).
+        :param extra_fields: fields the provider does not know yet, sent as given (see :meth:`create_text2video`).
         :param fields: the other request fields (see :meth:`create_text2video`).
         """
-        return build_text2video_request({"prompt": prompt, **fields}, extra_models=self.settings.extra_models)
+        settings = self.settings
+        return build_text2video_request(
+            {"prompt": prompt, **fields},
+            backend=settings.backend,
+            extra_models=settings.extra_models,
+            extra_fields=extra_fields,
+        )
 
     def create_text2video(
-        self, prompt: str, *, on_unknown_submission: str = "resubmit", **fields: Any
+        self,
+        prompt: str | None = None,
+        *,
+        on_unknown_submission: str = "resubmit",
+        extra_fields: Mapping[str, Any] | None = None,
+        **fields: Any,
     ) -> dict[str, Any]:
         """
         Submit a text-to-video task and return the task object (the answer's ``data``).
@@ -464,7 +481,8 @@ class KlingHook(_KlingHookBase):
         ``on_unknown_submission``. On Kling's own API, a submission refused because its
         ``external_task_id`` is taken returns the task that holds it.
 
-        :param prompt: the text prompt, 1 to 500 characters.
+        :param prompt: the text prompt, 1 to 500 characters on CometAPI, 2,500 on Kling's own API (none
+            with ``shot_type="customize"``, whose shots carry their own).
         :param on_unknown_submission: where the backend cannot be asked, ``resubmit`` sends the
             submission again with the same ``external_task_id`` (a second generation may be paid
             for), ``fail`` raises :class:`~airflow_provider_kling.exceptions.KlingSubmissionUnknownError`
@@ -472,15 +490,25 @@ class KlingHook(_KlingHookBase):
         :param fields: any of ``negative_prompt`` (at most 200 characters), ``model_name``,
             ``cfg_scale`` (0 to 1), ``mode`` (``std``/``pro``), ``aspect_ratio`` (``16:9``,
             ``9:16``, ``1:1``), ``duration`` (5 or 10), ``sound`` (``on``/``off``),
-            ``camera_control``, ``callback_url`` (https; http only for localhost) and ``external_task_id``.
+            ``camera_control``, ``callback_url`` (https; http only for localhost), ``external_task_id``,
+            ``multi_shot`` (kling-v3) with ``shot_type`` (``customize``/``intelligence``) and
+            ``multi_prompt`` (1 to 6 shots), and ``watermark_info`` (``{"enabled": True}``).
+        :param extra_fields: request fields the provider does not know yet (a newer service's), sent
+            as given and logged; the service, not the provider, checks them.
         """
         from tenacity import Retrying
 
         from airflow_provider_kling.contract import check_choice
 
         check_choice("on_unknown_submission", on_unknown_submission, UNKNOWN_SUBMISSION_POLICIES)
-        body = self.validate_text2video(prompt, **fields)
+        body = self.validate_text2video(prompt, extra_fields=extra_fields, **fields)
         settings = self.settings
+        if extra_fields:
+            self.log.info("Sending fields the provider does not check: %s", json.dumps(extra_fields))
+        if body.get("multi_shot") and settings.backend is COMETAPI:
+            self.log.warning(
+                "CometAPI documents no multi_shot: a relay that drops the shot fields renders one shot instead"
+            )
         plan = _SubmissionPlan(settings, body.get("external_task_id"), on_unknown_submission)
         route = settings.backend.path(TEXT2VIDEO_ROUTE)
 

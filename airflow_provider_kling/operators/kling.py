@@ -62,8 +62,10 @@ class KlingText2VideoOperator(BaseOperator):
     rendering (and is paid for) when the Airflow task is killed or times out; the next try of the
     same task instance picks it up instead of paying again.
 
-    :param prompt: the text prompt, 1 to 500 characters. Templated.
-    :param negative_prompt: what to keep out of the video, at most 200 characters. Templated.
+    :param prompt: the text prompt, 1 to 500 characters on CometAPI, 2,500 on Kling's own API; none with
+        ``shot_type="customize"`` (each shot has its own). Templated.
+    :param negative_prompt: what to keep out of the video, at most 200 characters on CometAPI, 2,500 on
+        Kling's own API. Templated.
     :param model_name: ``kling-v1``, ``kling-v1-6``, ``kling-v2-master``, ``kling-v2-1-master``,
         ``kling-v2-5-turbo``, ``kling-v2-6`` or ``kling-v3`` (more through the connection's
         ``extra_models``); default: the service's. Templated.
@@ -71,7 +73,8 @@ class KlingText2VideoOperator(BaseOperator):
         the DAG is parsed.
     :param mode: ``std`` (default) or ``pro`` (higher quality, costs more). Templated.
     :param aspect_ratio: ``16:9`` (default), ``9:16`` or ``1:1``. Templated.
-    :param duration: video length in seconds, 5 (default) or 10. Templated.
+    :param duration: video length in seconds, 5 (default) or 10; on Kling's own API, kling-v3 takes 3 to 15.
+        With ``multi_prompt``, the shots' total (the default). Templated.
     :param sound: ``on`` or ``off``, for models with generated audio (kling-v2-6, kling-v3; refused for the
         other known models, left to the service when ``model_name`` is unset or an extra model). Templated.
     :param camera_control: ``{"type": T}`` with T one of ``down_back``, ``forward_up``,
@@ -81,6 +84,18 @@ class KlingText2VideoOperator(BaseOperator):
     :param external_task_id: your own id for the first generation (unique per account), at most
         120 characters (a later generation adds ``-2``, ``-3``...); default: derived from the task
         instance. Templated.
+    :param multi_shot: ``True`` renders several shots in one video (kling-v3; set ``model_name``); checked
+        when the DAG is parsed. CometAPI does not document it: a relay that drops it renders one shot.
+    :param shot_type: with ``multi_shot``: ``customize`` (your shots, in ``multi_prompt``) or
+        ``intelligence`` (Kling plans the shots from ``prompt``). Templated.
+    :param multi_prompt: with ``shot_type="customize"``: 1 to 6 shots, each ``{"prompt": text of at most
+        512 characters, "duration": seconds}``, numbered in order; their durations add up to ``duration``.
+        Templated.
+    :param watermark_info: ``{"enabled": True}`` for a watermarked copy of each video as well
+        (``watermark_url`` beside ``url`` in the result); checked when the DAG is parsed.
+    :param extra_fields: request fields this provider does not know yet (a newer service's), as a dict
+        sent as given and logged; the service checks them. Fields that have their own argument are refused
+        here. Templated.
     :param on_unknown_submission: what a try does when an earlier submission of this task
         instance may have created a task that the backend cannot be asked about (CometAPI, after a
         lost answer): ``resubmit`` (default) submits again with the same ``external_task_id``, so
@@ -114,6 +129,9 @@ class KlingText2VideoOperator(BaseOperator):
         "sound",
         "callback_url",
         "external_task_id",
+        "shot_type",
+        "multi_prompt",
+        "extra_fields",
         "output_path",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"prompt": "md", "negative_prompt": "md"}
@@ -123,7 +141,7 @@ class KlingText2VideoOperator(BaseOperator):
     def __init__(
         self,
         *,
-        prompt: str,
+        prompt: str | None = None,
         negative_prompt: str | None = None,
         model_name: str | None = None,
         cfg_scale: float | None = None,
@@ -134,6 +152,11 @@ class KlingText2VideoOperator(BaseOperator):
         camera_control: dict[str, Any] | None = None,
         callback_url: str | None = None,
         external_task_id: str | None = None,
+        multi_shot: bool | None = None,
+        shot_type: str | None = None,
+        multi_prompt: list[dict[str, Any]] | None = None,
+        watermark_info: dict[str, bool] | None = None,
+        extra_fields: dict[str, Any] | None = None,
         on_unknown_submission: str = "resubmit",
         kling_conn_id: str = "kling_default",
         wait_for_completion: bool = True,
@@ -151,6 +174,7 @@ class KlingText2VideoOperator(BaseOperator):
             check_conn_id,
             check_flag,
             check_seconds,
+            check_watermark_info,
         )
 
         super().__init__(**kwargs)
@@ -165,6 +189,11 @@ class KlingText2VideoOperator(BaseOperator):
         self.camera_control = camera_control if camera_control is None else check_camera_control(camera_control)
         self.callback_url = callback_url
         self.external_task_id = external_task_id
+        self.multi_shot = multi_shot if multi_shot is None else check_flag("multi_shot", multi_shot)
+        self.shot_type = shot_type
+        self.multi_prompt = multi_prompt
+        self.watermark_info = watermark_info if watermark_info is None else check_watermark_info(watermark_info)
+        self.extra_fields = extra_fields
         self.on_unknown_submission = check_choice(
             "on_unknown_submission", on_unknown_submission, UNKNOWN_SUBMISSION_POLICIES
         )
@@ -190,7 +219,7 @@ class KlingText2VideoOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, find or submit this task instance's generation, then wait for it."""
-        body = self.hook.validate_text2video(**self._request_fields())
+        body = self.hook.validate_text2video(extra_fields=self.extra_fields, **self._request_fields())
         if len(body.get("external_task_id", "")) > EXTERNAL_TASK_ID_MAX_CHARS:
             from airflow_provider_kling.exceptions import KlingValidationError
 
@@ -236,7 +265,7 @@ class KlingText2VideoOperator(BaseOperator):
         return self._result(context, event["task"])
 
     def _find_or_submit(self, context: Context, body: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_kling.contract import TaskStatus, task_status
+        from airflow_provider_kling.contract import REQUEST_FIELDS, TaskStatus, task_status
 
         store = self._submission_store(context)
         base = body.pop("external_task_id", None) or self._derived_id(context)
@@ -271,7 +300,10 @@ class KlingText2VideoOperator(BaseOperator):
         store.set(SUBMISSION_STATE_KEY, record)
         self.log.info("Submitting to Kling: %s", json.dumps({**body, "external_task_id": external_id}))
         task = self.hook.create_text2video(
-            **body, external_task_id=external_id, on_unknown_submission=self.on_unknown_submission
+            **{name: value for name, value in body.items() if name in REQUEST_FIELDS},
+            external_task_id=external_id,
+            extra_fields=self.extra_fields,
+            on_unknown_submission=self.on_unknown_submission,
         )
         self.log.info("Kling task %s submitted (%s)", task["task_id"], task.get("task_status"))
         store.set(SUBMISSION_STATE_KEY, {**record, "task_id": task["task_id"]})

@@ -41,6 +41,7 @@ from airflow_provider_kling.contract import (
     ACTIVE_STATUSES,
     BACKENDS,
     FAILED,
+    REQUEST_FIELDS,
     SUCCEEDED,
     TEXT2VIDEO_ROUTE,
     build_text2video_request,
@@ -136,6 +137,12 @@ class SandboxTask:
             return FAILED if self.fails else SUCCEEDED
         return "submitted" if elapsed < self.render_seconds / 4 else "processing"
 
+    def _watermark(self, base_url: str) -> dict[str, str]:
+        """A watermarked copy beside the video, when the request asked for one (Kling's ``watermark_url``)."""
+        if self.body.get("watermark_info", {}).get("enabled"):
+            return {"watermark_url": f"{base_url}{VIDEO_PATH}{self.task_id}.mp4?watermark=1"}
+        return {}
+
     def as_json(self, base_url: str) -> dict[str, Any]:
         """The task object as Kling's query answers it."""
         status = self.status()
@@ -155,6 +162,7 @@ class SandboxTask:
                         "id": f"{self.task_id}-0",
                         "url": f"{base_url}{VIDEO_PATH}{self.task_id}.mp4",
                         "duration": self.body.get("duration", "5"),
+                        **self._watermark(base_url),
                     }
                 ]
             }
@@ -302,7 +310,10 @@ class KlingSandbox:
 
     def create_task(self, body: dict[str, Any]) -> SandboxTask:
         """Validate and store a submitted task; raises KlingValidationError like the real service."""
-        clean = build_text2video_request(body, extra_models=())
+        # Fields the contract does not know are taken and ignored: Kling's answer to them is undocumented.
+        known = {name: value for name, value in body.items() if name in REQUEST_FIELDS}
+        extra = {name: value for name, value in body.items() if name not in REQUEST_FIELDS}
+        clean = build_text2video_request(known, backend=self.backend, extra_fields=extra)
         with self._lock:
             external_id = clean.get("external_task_id")
             if (
@@ -316,7 +327,7 @@ class KlingSandbox:
                 body=clean,
                 created_ms=int(time.time() * 1000),
                 render_seconds=self.render_seconds,
-                fails=FAIL_MARKER in clean["prompt"],
+                fails=FAIL_MARKER in json.dumps([clean.get("prompt"), clean.get("multi_prompt")]),
             )
             self.tasks[task.task_id] = task
         return task

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
 
 from airflow_provider_kling.contract import (
+    COMETAPI,
+    KLING,
     MAX_SECONDS,
     build_text2video_request,
     check_camera_control,
@@ -439,3 +442,236 @@ def test_a_long_answer_is_cut_at_200_characters():
     text = str(_raised(502, b"<p>" + b"x" * 297))
     assert f"'<p>{'x' * 197}...'" in text
     assert "...'" not in str(_raised(502, b"<p>" + b"x" * 197))
+
+
+# The newer fields, and what differs by backend and model.
+SHOTS = [{"prompt": "a fox wakes", "duration": 2}, {"prompt": "it runs", "duration": "3"}]
+CUSTOM = {"model_name": "kling-v3", "multi_shot": True, "shot_type": "customize"}
+SHOTS_SENT = [
+    {"index": 1, "prompt": "a fox wakes", "duration": "2"},
+    {"index": 2, "prompt": "it runs", "duration": "3"},
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "body"),
+    [
+        (
+            {"model_name": "kling-v3", "multi_shot": True, "shot_type": "customize", "multi_prompt": SHOTS},
+            {
+                "model_name": "kling-v3",
+                "multi_shot": True,
+                "shot_type": "customize",
+                "multi_prompt": SHOTS_SENT,
+                "duration": "5",
+            },
+        ),
+        (
+            {
+                "model_name": "kling-v3",
+                "multi_shot": True,
+                "shot_type": "customize",
+                "duration": 5,
+                "multi_prompt": [{"index": 1, **SHOTS[0]}, {"index": 2, **SHOTS[1]}],
+            },
+            {
+                "model_name": "kling-v3",
+                "multi_shot": True,
+                "shot_type": "customize",
+                "multi_prompt": SHOTS_SENT,
+                "duration": "5",
+            },
+        ),
+        (
+            {"prompt": "a fox", "model_name": "kling-v3", "multi_shot": True, "shot_type": "intelligence"},
+            {"prompt": "a fox", "model_name": "kling-v3", "multi_shot": True, "shot_type": "intelligence"},
+        ),
+        (
+            {"prompt": "a fox", "model_name": "kling-v9", "multi_shot": True, "shot_type": "intelligence"},
+            {"prompt": "a fox", "model_name": "kling-v9", "multi_shot": True, "shot_type": "intelligence"},
+        ),
+        ({"prompt": "a fox", "multi_shot": False}, {"prompt": "a fox", "multi_shot": False}),
+        (
+            {"prompt": "a fox", "watermark_info": {"enabled": True}},
+            {"prompt": "a fox", "watermark_info": {"enabled": True}},
+        ),
+        (
+            {"prompt": "a fox", "model_name": "kling-v2-6", "mode": "pro", "sound": "on"},
+            {"prompt": "a fox", "model_name": "kling-v2-6", "mode": "pro", "sound": "on"},
+        ),
+        (
+            {"prompt": "a fox", "model_name": "kling-v2-6", "sound": "off"},
+            {"prompt": "a fox", "model_name": "kling-v2-6", "sound": "off"},
+        ),
+    ],
+)
+def test_each_newer_field_lands_in_the_body(fields, body):
+    assert build_text2video_request(fields, extra_models=["kling-v9"]) == body
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "text"),
+    [
+        ({"prompt": "a", "multi_shot": 1}, "multi_shot", "Invalid multi_shot: got 1; allowed: True or False"),
+        (
+            {"prompt": "a", "multi_shot": True, "shot_type": "intelligence"},
+            "multi_shot",
+            "is not supported by the default model; models with several shots: kling-v3 (set model_name)",
+        ),
+        (
+            {"prompt": "a", "model_name": "kling-v2-6", "multi_shot": True, "shot_type": "intelligence"},
+            "multi_shot",
+            "is not supported by kling-v2-6",
+        ),
+        (
+            {"prompt": "a", "model_name": "kling-v3", "multi_shot": True},
+            "shot_type",
+            "is required with multi_shot=True; allowed: customize, intelligence",
+        ),
+        (
+            {"prompt": "a", "model_name": "kling-v3", "multi_shot": True, "shot_type": "auto"},
+            "shot_type",
+            "got 'auto'; allowed: customize, intelligence",
+        ),
+        ({"prompt": "a", "shot_type": "customize"}, "shot_type", "is only used with multi_shot=True"),
+        (
+            {"prompt": "a", "multi_shot": False, "multi_prompt": SHOTS},
+            "multi_prompt",
+            "is only used with multi_shot=True",
+        ),
+        (
+            {
+                "prompt": "a",
+                "model_name": "kling-v3",
+                "multi_shot": True,
+                "shot_type": "intelligence",
+                "multi_prompt": SHOTS,
+            },
+            "multi_prompt",
+            "is only used with shot_type='customize'",
+        ),
+        ({"model_name": "kling-v3", "multi_shot": True, "shot_type": "intelligence"}, "prompt", "is required"),
+        (
+            {"model_name": "kling-v3", "multi_shot": True, "shot_type": "customize"},
+            "multi_prompt",
+            "is required with shot_type='customize': 1 to 6 shots",
+        ),
+        (
+            {
+                "prompt": "a",
+                "model_name": "kling-v3",
+                "multi_shot": True,
+                "shot_type": "customize",
+                "multi_prompt": SHOTS,
+            },
+            "prompt",
+            "is not used with shot_type='customize'",
+        ),
+        ({**CUSTOM, "multi_prompt": []}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
+        ({**CUSTOM, "multi_prompt": [SHOTS[0]] * 7}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
+        ({**CUSTOM, "multi_prompt": "a fox"}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
+        (
+            {**CUSTOM, "multi_prompt": [{"prompt": "a"}]},
+            "multi_prompt[0]",
+            "allowed: a dict with keys prompt and duration",
+        ),
+        (
+            {**CUSTOM, "multi_prompt": [{"prompt": "a", "duration": 1, "camera": 1}]},
+            "multi_prompt[0]",
+            "keys prompt and duration",
+        ),
+        ({**CUSTOM, "multi_prompt": ["a fox"]}, "multi_prompt[0]", "keys prompt and duration"),
+        (
+            {**CUSTOM, "multi_prompt": [SHOTS[0], {"index": 3, **SHOTS[1]}]},
+            "multi_prompt[1].index",
+            "got 3; allowed: 2 (shots are numbered from 1, in order)",
+        ),
+        (
+            {**CUSTOM, "multi_prompt": [{"prompt": "x" * 513, "duration": 5}]},
+            "multi_prompt[0].prompt",
+            "at most 512 characters",
+        ),
+        ({**CUSTOM, "multi_prompt": [{"prompt": " ", "duration": 5}]}, "multi_prompt[0].prompt", "must not be empty"),
+        (
+            {**CUSTOM, "multi_prompt": [{"prompt": "a", "duration": 0}]},
+            "multi_prompt[0].duration",
+            "got '0'; allowed: 1, 2, 3",
+        ),
+        ({**CUSTOM, "multi_prompt": [{"prompt": "a", "duration": 16}]}, "multi_prompt[0].duration", "got '16'"),
+        ({**CUSTOM, "multi_prompt": [{"prompt": "a", "duration": 2.5}]}, "multi_prompt[0].duration", "got 2.5"),
+        (
+            {**CUSTOM, "multi_prompt": SHOTS, "duration": 10},
+            "duration",
+            "Invalid duration: is 10 s, but the shots in multi_prompt last 5 s: they must match",
+        ),
+        ({**CUSTOM, "multi_prompt": [{"prompt": "a", "duration": 4}]}, "duration", "got '4'; allowed: 5, 10"),
+        (
+            {"prompt": "a", "model_name": "kling-v2-6", "sound": "on"},
+            "sound",
+            "Invalid sound: 'on' needs mode='pro' with kling-v2-6 (its std videos are silent)",
+        ),
+        ({"prompt": "a", "model_name": "kling-v2-6", "mode": "std", "sound": "on"}, "sound", "needs mode='pro'"),
+        ({"prompt": "a", "watermark_info": {"enabled": True, "url": "x"}}, "watermark_info", "(no custom watermark)"),
+        ({"prompt": "a", "watermark_info": {}}, "watermark_info", "(no custom watermark)"),
+    ],
+)
+def test_each_bad_newer_field_is_refused_naming_it(fields, field, text):
+    error = _refused(build_text2video_request, fields)
+    assert error.field == field and text in str(error)
+
+
+@pytest.mark.parametrize(
+    ("backend", "prompt", "negative", "durations"),
+    [(COMETAPI, 500, 200, ["5", "10"]), (KLING, 2500, 2500, [str(n) for n in range(3, 16)])],
+)
+def test_each_backend_has_its_own_limits(backend, prompt, negative, durations):
+    build = functools.partial(build_text2video_request, backend=backend)
+    assert build({"prompt": "p" * prompt, "negative_prompt": "n" * negative})["prompt"] == "p" * prompt
+    assert _refused(build, {"prompt": "p" * (prompt + 1)}).field == "prompt"
+    assert f"allowed: at most {negative} characters" in str(
+        _refused(build, {"prompt": "a", "negative_prompt": "n" * (negative + 1)})
+    )
+    assert [
+        d for d in map(str, range(0, 20)) if _accepts(build, {"prompt": "a", "model_name": "kling-v3", "duration": d})
+    ] == durations
+    assert [
+        d for d in map(str, range(0, 20)) if _accepts(build, {"prompt": "a", "model_name": "kling-v2-6", "duration": d})
+    ] == ["5", "10"]
+    assert [d for d in map(str, range(0, 20)) if _accepts(build, {"prompt": "a", "duration": d})] == ["5", "10"]
+
+
+def _accepts(build, fields) -> bool:
+    try:
+        build(fields)
+    except KlingValidationError:
+        return False
+    return True
+
+
+def test_a_multi_shot_on_klings_own_api_may_last_up_to_15_seconds():
+    shots = [{"prompt": f"shot {n}", "duration": 3} for n in range(5)]
+    fields = {"model_name": "kling-v3", "multi_shot": True, "shot_type": "customize", "multi_prompt": shots}
+    assert build_text2video_request(fields, backend=KLING)["duration"] == "15"
+    assert _refused(build_text2video_request, fields).field == "duration"  # CometAPI documents 5 or 10
+
+
+def test_extra_fields_are_sent_as_given_after_the_known_ones():
+    body = build_text2video_request({"prompt": "a"}, extra_fields={"resolution": "4k", "voice_list": [{"id": 1}]})
+    assert body == {"prompt": "a", "resolution": "4k", "voice_list": [{"id": 1}]}
+    assert build_text2video_request({"prompt": "a"}, extra_fields={}) == {"prompt": "a"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "text"),
+    [
+        ({"mode": "pro", "prompt": "b"}, "holds mode, prompt; allowed: only fields without their own argument"),
+        ({"": 1}, "allowed: a dict of field names to JSON values"),
+        ({1: 1}, "allowed: a dict of field names to JSON values"),
+        ("resolution=4k", "allowed: a dict of field names to JSON values"),
+        ({"x": float("nan")}, "allowed: JSON values"),
+        ({"x": object()}, "allowed: JSON values"),
+    ],
+)
+def test_bad_extra_fields_are_refused(extra, text):
+    error = _refused(build_text2video_request, {"prompt": "a"}, extra_fields=extra)
+    assert error.field == "extra_fields" and text in str(error)

@@ -251,3 +251,32 @@ def test_a_deferred_task_completes_from_the_triggers_event(cometapi_sandbox):
 )
 def test_only_a_known_final_status_has_ended(status, ended):
     assert KlingText2VideoOperator._has_ended({"task_status": status}) is ended
+
+
+def test_the_operator_sends_shots_and_extra_fields_with_its_derived_id(sandbox, capfd):
+    shots = [{"prompt": "a fox wakes", "duration": 2}, {"prompt": "it runs", "duration": 3}]
+    operator = _operator(
+        prompt=None,
+        model_name="kling-v3",
+        multi_shot=True,
+        shot_type="customize",
+        multi_prompt=shots,
+        watermark_info={"enabled": False},
+        extra_fields={"resolution": "4k"},
+    )
+    operator.execute(_context())
+    [sent] = sandbox.submissions
+    assert sent == {
+        "model_name": "kling-v3",
+        "multi_shot": True,
+        "shot_type": "customize",
+        "multi_prompt": [
+            {"index": 1, "prompt": "a fox wakes", "duration": "2"},
+            {"index": 2, "prompt": "it runs", "duration": "3"},
+        ],
+        "duration": "5",
+        "watermark_info": {"enabled": False},
+        "external_task_id": BASE,
+        "resolution": "4k",
+    }
+    assert '"resolution": "4k"' in capfd.readouterr().out  # the submission is logged with its extra fields
