@@ -223,7 +223,7 @@ def test_bad_input_templated_at_run_time_fails_at_once_naming_the_argument(dagba
         assert tis[task_id, -1].try_number == 1, f"{task_id} used a retry"
     text = "".join(capfd.readouterr())
     assert "Invalid duration: got '7'; allowed: 5, 10" in text
-    assert "Invalid prompt: must not be empty; allowed: 1 to 500 characters" in text
+    assert f"Invalid prompt: must not be empty; allowed: 1 to {sandbox.backend.prompt_max_chars} characters" in text
     assert "Invalid mode: got 'turbo'; allowed: std, pro" in text
     assert "Invalid output_path: got 'videos/today', a relative path; allowed: an absolute path" in text
     assert "Invalid kling_task_id: got ''" in text
