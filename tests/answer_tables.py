@@ -141,3 +141,11 @@ GATEWAY_TABLE = [
 def paused(task_id: str) -> str:
     """A lookup's answer with a status outside the known set (a newer service's, say): to be waited on."""
     return json.dumps({"code": 0, "message": "SUCCEED", "data": {"task_id": task_id, "task_status": "paused"}})
+
+
+#: Two shots of a multi-shot request as a DAG gives them, and as they go on the wire (numbered, durations as text).
+TWO_SHOTS = [{"prompt": "a fox wakes", "duration": 2}, {"prompt": "it runs", "duration": "3"}]
+TWO_SHOTS_SENT = [
+    {"index": 1, "prompt": "a fox wakes", "duration": "2"},
+    {"index": 2, "prompt": "it runs", "duration": "3"},
+]

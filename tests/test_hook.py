@@ -11,7 +11,7 @@ import time
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowNotFoundException
-from answer_tables import ERROR_TABLE, GATEWAY_TABLE
+from answer_tables import ERROR_TABLE, GATEWAY_TABLE, TWO_SHOTS, TWO_SHOTS_SENT
 from conftest import ACCESS_KEY, SECRET_KEY, connection_json
 
 from airflow_provider_kling.exceptions import (
@@ -619,19 +619,15 @@ def test_the_settings_never_show_the_key_in_a_repr(kling_sandbox):
 
 
 def test_a_multi_shot_request_reaches_the_service_as_kling_documents_it(sandbox, caplog, capfd):
-    shots = [{"prompt": "a fox wakes", "duration": 2}, {"prompt": "it runs", "duration": 3}]
     task = KlingHook().create_text2video(
-        model_name="kling-v3", multi_shot=True, shot_type="customize", multi_prompt=shots
+        model_name="kling-v3", multi_shot=True, shot_type="customize", multi_prompt=TWO_SHOTS
     )
     assert sandbox.submissions == [
         {
             "model_name": "kling-v3",
             "multi_shot": True,
             "shot_type": "customize",
-            "multi_prompt": [
-                {"index": 1, "prompt": "a fox wakes", "duration": "2"},
-                {"index": 2, "prompt": "it runs", "duration": "3"},
-            ],
+            "multi_prompt": TWO_SHOTS_SENT,
             "duration": "5",
         }
     ]

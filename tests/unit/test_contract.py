@@ -6,6 +6,7 @@ import functools
 import json
 
 import pytest
+from answer_tables import TWO_SHOTS, TWO_SHOTS_SENT
 
 from airflow_provider_kling.contract import (
     COMETAPI,
@@ -445,24 +446,19 @@ def test_a_long_answer_is_cut_at_200_characters():
 
 
 # The newer fields, and what differs by backend and model.
-SHOTS = [{"prompt": "a fox wakes", "duration": 2}, {"prompt": "it runs", "duration": "3"}]
 CUSTOM = {"model_name": "kling-v3", "multi_shot": True, "shot_type": "customize"}
-SHOTS_SENT = [
-    {"index": 1, "prompt": "a fox wakes", "duration": "2"},
-    {"index": 2, "prompt": "it runs", "duration": "3"},
-]
 
 
 @pytest.mark.parametrize(
     ("fields", "body"),
     [
         (
-            {"model_name": "kling-v3", "multi_shot": True, "shot_type": "customize", "multi_prompt": SHOTS},
+            {"model_name": "kling-v3", "multi_shot": True, "shot_type": "customize", "multi_prompt": TWO_SHOTS},
             {
                 "model_name": "kling-v3",
                 "multi_shot": True,
                 "shot_type": "customize",
-                "multi_prompt": SHOTS_SENT,
+                "multi_prompt": TWO_SHOTS_SENT,
                 "duration": "5",
             },
         ),
@@ -472,13 +468,13 @@ SHOTS_SENT = [
                 "multi_shot": True,
                 "shot_type": "customize",
                 "duration": 5,
-                "multi_prompt": [{"index": 1, **SHOTS[0]}, {"index": 2, **SHOTS[1]}],
+                "multi_prompt": [{"index": 1, **TWO_SHOTS[0]}, {"index": 2, **TWO_SHOTS[1]}],
             },
             {
                 "model_name": "kling-v3",
                 "multi_shot": True,
                 "shot_type": "customize",
-                "multi_prompt": SHOTS_SENT,
+                "multi_prompt": TWO_SHOTS_SENT,
                 "duration": "5",
             },
         ),
@@ -535,7 +531,7 @@ def test_each_newer_field_lands_in_the_body(fields, body):
         ),
         ({"prompt": "a", "shot_type": "customize"}, "shot_type", "is only used with multi_shot=True"),
         (
-            {"prompt": "a", "multi_shot": False, "multi_prompt": SHOTS},
+            {"prompt": "a", "multi_shot": False, "multi_prompt": TWO_SHOTS},
             "multi_prompt",
             "is only used with multi_shot=True",
         ),
@@ -545,7 +541,7 @@ def test_each_newer_field_lands_in_the_body(fields, body):
                 "model_name": "kling-v3",
                 "multi_shot": True,
                 "shot_type": "intelligence",
-                "multi_prompt": SHOTS,
+                "multi_prompt": TWO_SHOTS,
             },
             "multi_prompt",
             "is only used with shot_type='customize'",
@@ -562,13 +558,13 @@ def test_each_newer_field_lands_in_the_body(fields, body):
                 "model_name": "kling-v3",
                 "multi_shot": True,
                 "shot_type": "customize",
-                "multi_prompt": SHOTS,
+                "multi_prompt": TWO_SHOTS,
             },
             "prompt",
             "is not used with shot_type='customize'",
         ),
         ({**CUSTOM, "multi_prompt": []}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
-        ({**CUSTOM, "multi_prompt": [SHOTS[0]] * 7}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
+        ({**CUSTOM, "multi_prompt": [TWO_SHOTS[0]] * 7}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
         ({**CUSTOM, "multi_prompt": "a fox"}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
         (
             {**CUSTOM, "multi_prompt": [{"prompt": "a"}]},
@@ -582,7 +578,7 @@ def test_each_newer_field_lands_in_the_body(fields, body):
         ),
         ({**CUSTOM, "multi_prompt": ["a fox"]}, "multi_prompt[0]", "keys prompt and duration"),
         (
-            {**CUSTOM, "multi_prompt": [SHOTS[0], {"index": 3, **SHOTS[1]}]},
+            {**CUSTOM, "multi_prompt": [TWO_SHOTS[0], {"index": 3, **TWO_SHOTS[1]}]},
             "multi_prompt[1].index",
             "got 3; allowed: 2 (shots are numbered from 1, in order)",
         ),
@@ -600,7 +596,7 @@ def test_each_newer_field_lands_in_the_body(fields, body):
         ({**CUSTOM, "multi_prompt": [{"prompt": "a", "duration": 16}]}, "multi_prompt[0].duration", "got '16'"),
         ({**CUSTOM, "multi_prompt": [{"prompt": "a", "duration": 2.5}]}, "multi_prompt[0].duration", "got 2.5"),
         (
-            {**CUSTOM, "multi_prompt": SHOTS, "duration": 10},
+            {**CUSTOM, "multi_prompt": TWO_SHOTS, "duration": 10},
             "duration",
             "Invalid duration: is 10 s, but the shots in multi_prompt last 5 s: they must match",
         ),

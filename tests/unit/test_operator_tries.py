@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import Asset, TaskDeferred
+from answer_tables import TWO_SHOTS, TWO_SHOTS_SENT
 
 from airflow_provider_kling.exceptions import (
     KlingSubmissionUnknownError,
@@ -254,13 +255,12 @@ def test_only_a_known_final_status_has_ended(status, ended):
 
 
 def test_the_operator_sends_shots_and_extra_fields_with_its_derived_id(sandbox, capfd):
-    shots = [{"prompt": "a fox wakes", "duration": 2}, {"prompt": "it runs", "duration": 3}]
     operator = _operator(
         prompt=None,
         model_name="kling-v3",
         multi_shot=True,
         shot_type="customize",
-        multi_prompt=shots,
+        multi_prompt=TWO_SHOTS,
         watermark_info={"enabled": False},
         extra_fields={"resolution": "4k"},
     )
@@ -270,10 +270,7 @@ def test_the_operator_sends_shots_and_extra_fields_with_its_derived_id(sandbox, 
         "model_name": "kling-v3",
         "multi_shot": True,
         "shot_type": "customize",
-        "multi_prompt": [
-            {"index": 1, "prompt": "a fox wakes", "duration": "2"},
-            {"index": 2, "prompt": "it runs", "duration": "3"},
-        ],
+        "multi_prompt": TWO_SHOTS_SENT,
         "duration": "5",
         "watermark_info": {"enabled": False},
         "external_task_id": BASE,
