@@ -27,6 +27,8 @@ from airflow_provider_kling.sandbox import Fault
 from airflow_provider_kling.sandbox.server import FAIL_MARKER, FAIL_MESSAGE
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
 
+from .task_context import task_context
+
 TASK_INSTANCE = {"dag_id": "calendar", "task_id": "generate", "run_id": "scheduled__2026-11-23", "map_index": 3}
 
 
@@ -111,7 +113,7 @@ def test_a_poke_on_an_unknown_status_keeps_waiting(cometapi_sandbox, sensor):
     task_id = KlingHook().create_text2video("a fox")["task_id"]
     cometapi_sandbox.inject(Fault(status=200, body=paused(task_id), method="GET"))
     sensor.kling_task_id = task_id
-    answer = sensor.poke({})
+    answer = sensor.poke(task_context())
     assert answer.is_done is False and answer.xcom_value["task_status"] == "paused"
 
 
@@ -132,11 +134,11 @@ def _ended(sandbox, prompt: str = "a fox") -> dict:
 
 def test_a_poke_on_a_rendering_task_keeps_waiting_and_one_on_a_finished_task_ends(cometapi_sandbox, sensor):
     sensor.kling_task_id = KlingHook().create_text2video("a fox")["task_id"]
-    answer = sensor.poke({})
+    answer = sensor.poke(task_context())
     assert answer.is_done is False and answer.xcom_value["task_status"] in ("submitted", "processing")
     assert sensor.kling_video_url is None
     time.sleep(cometapi_sandbox.render_seconds + 0.1)
-    answer = sensor.poke({})
+    answer = sensor.poke(task_context())
     assert answer.is_done is True and answer.xcom_value["task_status"] == "succeed"
     assert sensor.kling_video_url == answer.xcom_value["task_result"]["videos"][0]["url"]
 
@@ -144,26 +146,26 @@ def test_a_poke_on_a_rendering_task_keeps_waiting_and_one_on_a_finished_task_end
 def test_a_poke_on_a_failed_task_fails_the_sensor_with_klings_reason(cometapi_sandbox, sensor):
     sensor.kling_task_id = _ended(cometapi_sandbox, f"a fox {FAIL_MARKER}")["task_id"]
     with pytest.raises(KlingPermanentError) as raised:
-        sensor.poke({})
+        sensor.poke(task_context())
     assert str(raised.value) == f"Kling task {sensor.kling_task_id} failed: {FAIL_MESSAGE}"
 
 
 def test_a_failed_task_without_a_reason_says_so(sensor):
     with pytest.raises(KlingPermanentError, match=r"^Kling task 880001 failed: no reason given$"):
-        sensor._done({}, {"task_id": "880001", "task_status": "failed", "task_status_msg": ""})
+        sensor._done(task_context(), {"task_id": "880001", "task_status": "failed", "task_status_msg": ""})
 
 
 def test_a_success_event_gives_the_task_and_its_link(cometapi_sandbox, sensor):
     task = _ended(cometapi_sandbox)
     sensor.kling_task_id = task["task_id"]
-    assert sensor.execute_complete({}, _event("success", task=task)) == task
+    assert sensor.execute_complete(task_context(), _event("success", task=task)) == task
     assert sensor.kling_video_url == task["task_result"]["videos"][0]["url"]
 
 
 def test_a_success_event_for_a_failed_task_fails_the_sensor(sensor):
     task = {"task_id": "880001", "task_status": "failed", "task_status_msg": "policy"}
     with pytest.raises(KlingPermanentError, match="failed: policy"):
-        sensor.execute_complete({}, _event("success", task=task))
+        sensor.execute_complete(task_context(), _event("success", task=task))
 
 
 @pytest.mark.parametrize("kling_task_id", ["", "  ", None])

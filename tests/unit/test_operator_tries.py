@@ -9,12 +9,12 @@ tests read what was sent and what was recorded: one submission per generation, n
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import Asset, TaskDeferred
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 from answer_tables import TWO_SHOTS, TWO_SHOTS_SENT
 
 from airflow_provider_kling.exceptions import (
@@ -27,21 +27,9 @@ from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.kling import SUBMISSION_STATE_KEY, KlingText2VideoOperator
 from airflow_provider_kling.sandbox.server import FAIL_MARKER, FAIL_MESSAGE
 
-TASK_INSTANCE = {"dag_id": "calendar", "task_id": "generate", "run_id": "scheduled__2026-11-23", "map_index": -1}
+from .task_context import TASK_INSTANCE, StateStore, task_context
+
 BASE = KlingText2VideoOperator._derived_id({"ti": SimpleNamespace(**TASK_INSTANCE)})
-
-
-class StateStore(dict):
-    """The task state store's two calls, over a dict: what a try leaves is what the next try reads."""
-
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self[key] = value
-
-
-class OutletEvents(defaultdict):
-    def __missing__(self, outlet: Asset) -> SimpleNamespace:
-        self[outlet] = SimpleNamespace(extra={})
-        return self[outlet]
 
 
 # The sandboxes of conftest.py, with renders of 0.15 s: these tests wait for many.
@@ -63,14 +51,6 @@ def kling_sandbox(kling_sandbox):
     return kling_sandbox
 
 
-def _context(try_number: int = 1, store: StateStore | None = None) -> dict[str, Any]:
-    return {
-        "ti": SimpleNamespace(**TASK_INSTANCE, try_number=try_number),
-        "task_state_store": StateStore() if store is None else store,
-        "outlet_events": OutletEvents(),
-    }
-
-
 def _operator(**kwargs: Any) -> KlingText2VideoOperator:
     return KlingText2VideoOperator(
         task_id="generate", prompt=kwargs.pop("prompt", "a fox"), poll_interval=0.05, **kwargs
@@ -86,17 +66,20 @@ def _sent_ids(sandbox) -> list[str]:
 
 
 def test_a_first_try_submits_once_records_the_task_and_returns_its_video(sandbox):
-    context = _context()
+    context = task_context()
     operator = _operator()
     task = operator.execute(context)
     assert task["task_status"] == "succeed" and _sent_ids(sandbox) == [BASE]
     assert _record(context) == {"generation": 1, "external_task_id": BASE, "task_id": task["task_id"]}
     assert operator.kling_video_url == task["task_result"]["videos"][0]["url"]
+    # Airflow 2's webserver reads the link from an XCom; Airflow 3 asks the operator.
+    pushed = {} if AIRFLOW_V_3_0_PLUS else {"kling_video_url": operator.kling_video_url}
+    assert context["ti"].pushed == pushed
 
 
 def test_a_first_try_ignores_what_a_cleared_run_left(sandbox):
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 4, "external_task_id": f"{BASE}-4", "task_id": "1"}})
-    _operator().execute(_context(try_number=1, store=store))
+    _operator().execute(task_context(try_number=1, store=store))
     assert _sent_ids(sandbox) == [BASE]
 
 
@@ -104,7 +87,7 @@ def test_a_retry_waits_for_the_earlier_generation_instead_of_paying_again(sandbo
     sandbox.render_seconds = 0.5
     first = KlingHook().create_text2video("a fox", external_task_id=BASE)
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE, "task_id": first["task_id"]}})
-    task = _operator().execute(_context(try_number=2, store=store))
+    task = _operator().execute(task_context(try_number=2, store=store))
     assert task["task_id"] == first["task_id"] and task["task_status"] == "succeed"
     assert len(sandbox.submissions) == 1
 
@@ -115,7 +98,7 @@ def test_a_retry_after_a_failed_generation_submits_the_next_one(sandbox):
     store = StateStore(
         {SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE, "task_id": failed["task_id"]}}
     )
-    context = _context(try_number=2, store=store)
+    context = task_context(try_number=2, store=store)
     task = _operator().execute(context)
     assert _sent_ids(sandbox) == [BASE, f"{BASE}-2"]
     assert _record(context) == {"generation": 2, "external_task_id": f"{BASE}-2", "task_id": task["task_id"]}
@@ -123,7 +106,7 @@ def test_a_retry_after_a_failed_generation_submits_the_next_one(sandbox):
 
 def test_a_retry_whose_task_kling_no_longer_knows_submits_the_next_generation(sandbox):
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 2, "external_task_id": f"{BASE}-2", "task_id": "404404"}})
-    context = _context(try_number=3, store=store)
+    context = task_context(try_number=3, store=store)
     _operator().execute(context)
     assert _sent_ids(sandbox) == [f"{BASE}-3"] and _record(context)["generation"] == 3
 
@@ -131,52 +114,52 @@ def test_a_retry_whose_task_kling_no_longer_knows_submits_the_next_generation(sa
 def test_klings_own_api_finds_a_submission_whose_answer_was_lost(kling_sandbox):
     lost = KlingHook().create_text2video("a fox", external_task_id=BASE)
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE}})
-    task = _operator().execute(_context(try_number=2, store=store))
+    task = _operator().execute(task_context(try_number=2, store=store))
     assert task["task_id"] == lost["task_id"] and len(kling_sandbox.submissions) == 1
 
 
 def test_klings_own_api_submits_when_the_lost_submission_created_nothing(kling_sandbox):
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE}})
-    _operator().execute(_context(try_number=2, store=store))
+    _operator().execute(task_context(try_number=2, store=store))
     assert _sent_ids(kling_sandbox) == [BASE]
 
 
 def test_on_cometapi_a_lost_submission_fails_without_paying_when_asked_to(cometapi_sandbox):
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 2, "external_task_id": f"{BASE}-2"}})
     with pytest.raises(KlingSubmissionUnknownError) as raised:
-        _operator(on_unknown_submission="fail").execute(_context(try_number=2, store=store))
+        _operator(on_unknown_submission="fail").execute(task_context(try_number=2, store=store))
     assert raised.value.external_task_id == f"{BASE}-2" and f"external_task_id '{BASE}-2'" in str(raised.value)
     assert "on_unknown_submission='resubmit'" in str(raised.value) and cometapi_sandbox.requests == []
 
 
 def test_on_cometapi_a_lost_submission_is_sent_again_with_the_same_id_by_default(cometapi_sandbox, caplog, capfd):
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 2, "external_task_id": f"{BASE}-2"}})
-    _operator().execute(_context(try_number=2, store=store))
+    _operator().execute(task_context(try_number=2, store=store))
     assert _sent_ids(cometapi_sandbox) == [f"{BASE}-2"]
     assert "a second generation may be paid for" in caplog.text + capfd.readouterr().out
 
 
 def test_a_given_external_task_id_is_the_base_of_every_generation(sandbox):
-    context = _context()
+    context = task_context()
     _operator(external_task_id="my-id", prompt=f"x {FAIL_MARKER}", wait_for_completion=False).execute(context)
     time.sleep(sandbox.render_seconds + 0.1)
-    _operator(external_task_id="my-id").execute({**context, "ti": SimpleNamespace(**TASK_INSTANCE, try_number=2)})
+    _operator(external_task_id="my-id").execute(task_context(try_number=2, store=context["task_state_store"]))
     assert _sent_ids(sandbox) == ["my-id", "my-id-2"]
 
 
 def test_an_external_task_id_without_room_for_a_generation_number_is_refused_before_sending(cometapi_sandbox):
     with pytest.raises(KlingValidationError) as raised:
-        _operator(external_task_id="x" * 121).execute(_context())
+        _operator(external_task_id="x" * 121).execute(task_context())
     assert raised.value.field == "external_task_id" and "is 121 characters long; allowed: at most 120" in str(
         raised.value
     )
-    _operator(external_task_id="x" * 120, wait_for_completion=False).execute(_context())
+    _operator(external_task_id="x" * 120, wait_for_completion=False).execute(task_context())
     assert _sent_ids(cometapi_sandbox) == ["x" * 120]
 
 
 def test_without_waiting_the_submitted_task_is_returned(cometapi_sandbox):
     operator = _operator(wait_for_completion=False)
-    task = operator.execute(_context())
+    task = operator.execute(task_context())
     assert task["task_status"] == "submitted" and operator.kling_video_url is None
 
 
@@ -184,7 +167,7 @@ def test_a_deferrable_operator_defers_with_the_task_and_a_fixed_deadline(cometap
     operator = _operator(deferrable=True, timeout=600, kling_conn_id="kling_default")
     before = time.time()
     with pytest.raises(TaskDeferred) as deferred:
-        operator.execute(_context())
+        operator.execute(task_context())
     classpath, kwargs = deferred.value.trigger.serialize()
     assert classpath == "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
     assert [kwargs["kling_task_id"]] == list(cometapi_sandbox.tasks)
@@ -197,23 +180,23 @@ def test_a_task_that_already_ended_is_not_deferred(cometapi_sandbox):
     first = KlingHook().create_text2video("a fox", external_task_id=BASE)
     time.sleep(cometapi_sandbox.render_seconds + 0.1)
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE, "task_id": first["task_id"]}})
-    assert _operator(deferrable=True).execute(_context(try_number=2, store=store))["task_status"] == "succeed"
+    assert _operator(deferrable=True).execute(task_context(try_number=2, store=store))["task_status"] == "succeed"
 
 
 def test_a_failed_generation_fails_the_try_with_its_reason(cometapi_sandbox):
     with pytest.raises(KlingTaskFailedError, match=rf"^Kling task \d+ failed: {FAIL_MESSAGE}$"):
-        _operator(prompt=f"a fox {FAIL_MARKER}").execute(_context())
+        _operator(prompt=f"a fox {FAIL_MARKER}").execute(task_context())
 
 
 def test_a_blocking_wait_stops_at_the_timeout(cometapi_sandbox):
     cometapi_sandbox.render_seconds = 30
     with pytest.raises(KlingWaitTimeoutError):
-        _operator(timeout=0.3).execute(_context())
+        _operator(timeout=0.3).execute(task_context())
 
 
 def test_videos_are_stored_and_named_in_the_result_and_the_asset_event(cometapi_sandbox, tmp_path):
     video = Asset("file:///videos/fox")
-    context = _context()
+    context = task_context()
     task = _operator(output_path=str(tmp_path), outlets=[video]).execute(context)
     item = task["task_result"]["videos"][0]
     assert item["stored_path"] == f"{tmp_path}/{task['task_id']}_0.mp4"
@@ -227,7 +210,7 @@ def test_videos_are_stored_and_named_in_the_result_and_the_asset_event(cometapi_
 
 def test_an_asset_event_without_stored_videos_names_the_urls(cometapi_sandbox):
     video = Asset("file:///videos/fox")
-    context = _context()
+    context = task_context()
     task = _operator(outlets=[video]).execute(context)
     assert context["outlet_events"][video].extra == {
         "kling_task_id": task["task_id"],
@@ -242,7 +225,7 @@ def test_a_deferred_task_completes_from_the_triggers_event(cometapi_sandbox):
     time.sleep(cometapi_sandbox.render_seconds + 0.1)
     task = KlingHook().get_task(done["task_id"])
     event = {"status": "success", "kling_task_id": task["task_id"], "task": task, "message": "done"}
-    assert operator.execute_complete(_context(), event) == task
+    assert operator.execute_complete(task_context(), event) == task
     assert operator.kling_video_url == task["task_result"]["videos"][0]["url"]
 
 
@@ -264,7 +247,7 @@ def test_the_operator_sends_shots_and_extra_fields_with_its_derived_id(sandbox, 
         watermark_info={"enabled": False},
         extra_fields={"resolution": "4k"},
     )
-    operator.execute(_context())
+    operator.execute(task_context())
     [sent] = sandbox.submissions
     assert sent == {
         "model_name": "kling-v3",

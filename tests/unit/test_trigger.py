@@ -178,8 +178,10 @@ def test_the_deadline_is_checked_after_each_answer(cometapi_sandbox, monkeypatch
     [event] = _events(KlingTaskTrigger(task_id, deadline=now + 5, poll_interval=0.1))
     assert event["status"] == status and event["task"]["task_id"] == task_id
     if status == "timeout":
-        assert event["message"] == (
-            f"Kling task {task_id} did not end within the timeout: waited {jump} s, last status 'submitted'"
+        assert re.fullmatch(
+            rf"Kling task {task_id} did not end within the timeout: waited {jump} s, "
+            r"last status '(submitted|processing)'",
+            event["message"],
         )
         assert [method for method, _ in cometapi_sandbox.requests] == ["POST", "GET"]
 
@@ -196,6 +198,6 @@ def test_an_error_after_an_answer_carries_the_last_task_seen(cometapi_sandbox):
 def test_each_status_change_is_logged_once(cometapi_sandbox, caplog, capfd):
     task_id = _submitted(cometapi_sandbox)
     _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.05))
-    logged = caplog.text + capfd.readouterr().out
+    logged = caplog.text if "Kling task" in caplog.text else capfd.readouterr().out  # Airflow 2 logs to both
     for status in ("submitted", "processing", "succeed"):
         assert len(re.findall(rf"Kling task {task_id} is {status} after \d+ s", logged)) == 1, status
