@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, TaskDeferred
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 from answer_tables import paused
 
 from airflow_provider_kling.exceptions import (
@@ -132,15 +133,28 @@ def _ended(sandbox, prompt: str = "a fox") -> dict:
     return hook.get_task(task_id)
 
 
-def test_a_poke_on_a_rendering_task_keeps_waiting_and_one_on_a_finished_task_ends(cometapi_sandbox, sensor):
-    sensor.kling_task_id = KlingHook().create_text2video("a fox")["task_id"]
+def test_a_poke_on_a_rendering_task_keeps_waiting_and_one_on_a_finished_task_ends(
+    cometapi_sandbox, sensor, caplog, capfd
+):
+    task_id = sensor.kling_task_id = KlingHook().create_text2video("a fox")["task_id"]
     answer = sensor.poke(task_context())
-    assert answer.is_done is False and answer.xcom_value["task_status"] in ("submitted", "processing")
+    status = answer.xcom_value["task_status"]
+    assert answer.is_done is False and status in ("submitted", "processing")
     assert sensor.kling_video_url is None
     time.sleep(cometapi_sandbox.render_seconds + 0.1)
-    answer = sensor.poke(task_context())
+    context = task_context()
+    answer = sensor.poke(context)
     assert answer.is_done is True and answer.xcom_value["task_status"] == "succeed"
-    assert sensor.kling_video_url == answer.xcom_value["task_result"]["videos"][0]["url"]
+    url = answer.xcom_value["task_result"]["videos"][0]["url"]
+    assert sensor.kling_video_url == url
+    assert context["ti"].pushed == ({} if AIRFLOW_V_3_0_PLUS else {"kling_video_url": url})
+    log = caplog.text + capfd.readouterr().out
+    assert f"Kling task {task_id} is '{status}'" in log and f"Kling task {task_id} ended succeed; videos: {url}" in log
+
+
+def test_a_sensor_built_with_only_a_task_id_has_the_documented_defaults(cometapi_sandbox):
+    sensor = KlingTaskSensor(task_id="wait", kling_task_id="1")
+    assert (sensor.kling_conn_id, sensor.poke_interval, sensor.deferrable) == ("kling_default", 10, False)
 
 
 def test_a_poke_on_a_failed_task_fails_the_sensor_with_klings_reason(cometapi_sandbox, sensor):

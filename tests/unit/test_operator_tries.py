@@ -8,6 +8,8 @@ tests read what was sent and what was recorded: one submission per generation, n
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +27,7 @@ from airflow_provider_kling.exceptions import (
 )
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.kling import SUBMISSION_STATE_KEY, KlingText2VideoOperator
+from airflow_provider_kling.sandbox import Fault
 from airflow_provider_kling.sandbox.server import FAIL_MARKER, FAIL_MESSAGE
 
 from .task_context import TASK_INSTANCE, StateStore, task_context
@@ -61,15 +64,24 @@ def _record(context: dict[str, Any]) -> dict[str, Any]:
     return context["task_state_store"][SUBMISSION_STATE_KEY]
 
 
+def _logged(caplog, capfd) -> str:
+    """The try's log: Airflow 3 writes it to stdout, Airflow 2 through logging (and to stderr)."""
+    return caplog.text + capfd.readouterr().out
+
+
 def _sent_ids(sandbox) -> list[str]:
     return [body.get("external_task_id") for body in sandbox.submissions]
 
 
-def test_a_first_try_submits_once_records_the_task_and_returns_its_video(sandbox):
+def test_a_first_try_submits_once_records_the_task_and_returns_its_video(sandbox, caplog, capfd):
     context = task_context()
     operator = _operator()
     task = operator.execute(context)
     assert task["task_status"] == "succeed" and _sent_ids(sandbox) == [BASE]
+    log = _logged(caplog, capfd)
+    assert f'Submitting to Kling: {{"prompt": "a fox", "external_task_id": "{BASE}"}}' in log
+    assert f"Kling task {task['task_id']} submitted (submitted)" in log
+    assert f"Kling task {task['task_id']} produced: {task['task_result']['videos'][0]['url']}" in log
     assert _record(context) == {"generation": 1, "external_task_id": BASE, "task_id": task["task_id"]}
     assert operator.kling_video_url == task["task_result"]["videos"][0]["url"]
     # Airflow 2's webserver reads the link from an XCom; Airflow 3 asks the operator.
@@ -83,16 +95,21 @@ def test_a_first_try_ignores_what_a_cleared_run_left(sandbox):
     assert _sent_ids(sandbox) == [BASE]
 
 
-def test_a_retry_waits_for_the_earlier_generation_instead_of_paying_again(sandbox):
+def test_a_retry_waits_for_the_earlier_generation_instead_of_paying_again(sandbox, caplog, capfd):
     sandbox.render_seconds = 0.5
     first = KlingHook().create_text2video("a fox", external_task_id=BASE)
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE, "task_id": first["task_id"]}})
     task = _operator().execute(task_context(try_number=2, store=store))
     assert task["task_id"] == first["task_id"] and task["task_status"] == "succeed"
     assert len(sandbox.submissions) == 1
+    assert re.search(
+        rf"Found Kling task {first['task_id']} \((submitted|processing), external_task_id {BASE}\) from an earlier "
+        "try: not submitting again",
+        _logged(caplog, capfd),
+    )
 
 
-def test_a_retry_after_a_failed_generation_submits_the_next_one(sandbox):
+def test_a_retry_after_a_failed_generation_submits_the_next_one(sandbox, caplog, capfd):
     failed = KlingHook().create_text2video(f"a fox {FAIL_MARKER}", external_task_id=BASE)
     time.sleep(sandbox.render_seconds + 0.1)
     store = StateStore(
@@ -102,13 +119,37 @@ def test_a_retry_after_a_failed_generation_submits_the_next_one(sandbox):
     task = _operator().execute(context)
     assert _sent_ids(sandbox) == [BASE, f"{BASE}-2"]
     assert _record(context) == {"generation": 2, "external_task_id": f"{BASE}-2", "task_id": task["task_id"]}
+    assert (
+        f"Kling task {failed['task_id']} (external_task_id {BASE}) failed earlier ({FAIL_MESSAGE}): "
+        "submitting a new generation" in _logged(caplog, capfd)
+    )
 
 
-def test_a_retry_whose_task_kling_no_longer_knows_submits_the_next_generation(sandbox):
+def test_a_failed_generation_without_a_reason_says_so_when_the_next_is_submitted(cometapi_sandbox, caplog, capfd):
+    failed = {"task_id": "770077", "task_status": "failed", "task_status_msg": ""}
+    cometapi_sandbox.inject(Fault(status=200, body=json.dumps({"code": 0, "data": failed}), method="GET"))
+    store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE, "task_id": "770077"}})
+    _operator(wait_for_completion=False).execute(task_context(try_number=2, store=store))
+    assert _sent_ids(cometapi_sandbox) == [f"{BASE}-2"]
+    assert f"Kling task 770077 (external_task_id {BASE}) failed earlier (no reason given)" in _logged(caplog, capfd)
+
+
+def test_a_retry_whose_task_kling_no_longer_knows_submits_the_next_generation(sandbox, caplog, capfd):
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 2, "external_task_id": f"{BASE}-2", "task_id": "404404"}})
     context = task_context(try_number=3, store=store)
     _operator().execute(context)
     assert _sent_ids(sandbox) == [f"{BASE}-3"] and _record(context)["generation"] == 3
+    log = _logged(caplog, capfd)
+    assert "Kling no longer knows task 404404 from an earlier try: submitting a new generation" in log
+
+
+def test_the_generation_is_recorded_before_it_is_sent(cometapi_sandbox):
+    # The answer is lost: the next try must find what this one was about to pay for.
+    cometapi_sandbox.inject(Fault(drop=True, method="POST"))
+    context = task_context()
+    with pytest.raises(KlingSubmissionUnknownError):
+        _operator(on_unknown_submission="fail").execute(context)
+    assert _record(context) == {"generation": 1, "external_task_id": BASE}
 
 
 def test_klings_own_api_finds_a_submission_whose_answer_was_lost(kling_sandbox):
@@ -128,15 +169,25 @@ def test_on_cometapi_a_lost_submission_fails_without_paying_when_asked_to(cometa
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 2, "external_task_id": f"{BASE}-2"}})
     with pytest.raises(KlingSubmissionUnknownError) as raised:
         _operator(on_unknown_submission="fail").execute(task_context(try_number=2, store=store))
-    assert raised.value.external_task_id == f"{BASE}-2" and f"external_task_id '{BASE}-2'" in str(raised.value)
-    assert "on_unknown_submission='resubmit'" in str(raised.value) and cometapi_sandbox.requests == []
+    assert raised.value.external_task_id == f"{BASE}-2"
+    assert str(raised.value) == (
+        f"An earlier try submitted external_task_id '{BASE}-2' but never learnt its task_id, and the cometapi backend "
+        "cannot look tasks up by external_task_id. Not submitting again (on_unknown_submission='fail'): look for "
+        "the task in the service's console and wait on its task_id with KlingTaskSensor, or set "
+        "on_unknown_submission='resubmit'"
+    )
+    assert cometapi_sandbox.requests == []
 
 
 def test_on_cometapi_a_lost_submission_is_sent_again_with_the_same_id_by_default(cometapi_sandbox, caplog, capfd):
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 2, "external_task_id": f"{BASE}-2"}})
     _operator().execute(task_context(try_number=2, store=store))
     assert _sent_ids(cometapi_sandbox) == [f"{BASE}-2"]
-    assert "a second generation may be paid for" in caplog.text + capfd.readouterr().out
+    assert (
+        f"An earlier try submitted external_task_id {BASE}-2 but never learnt its task_id, and the cometapi backend "
+        "cannot look tasks up by external_task_id: submitting again (on_unknown_submission='resubmit'); a second "
+        "generation may be paid for" in _logged(caplog, capfd)
+    )
 
 
 def test_a_given_external_task_id_is_the_base_of_every_generation(sandbox):
@@ -217,6 +268,17 @@ def test_an_asset_event_without_stored_videos_names_the_urls(cometapi_sandbox):
         "video_urls": [task["task_result"]["videos"][0]["url"]],
         "stored_paths": [],
     }
+
+
+def test_an_event_is_logged_and_read_even_where_the_connection_is_now_broken(
+    cometapi_sandbox, monkeypatch, caplog, capfd
+):
+    # The key is registered with the masker first; a connection that lost its key must not hide the outcome.
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", json.dumps({"conn_type": "kling", "host": cometapi_sandbox.url}))
+    task = {"task_id": "1", "task_status": "succeed", "task_result": {"videos": [{"url": "https://cdn.example/1.mp4"}]}}
+    event = {"status": "succeed", "kling_task_id": "1", "task": task, "message": "Kling task 1 ended succeed"}
+    assert _operator().execute_complete(task_context(), event) == task
+    assert "Kling task 1 ended succeed" in _logged(caplog, capfd)
 
 
 def test_a_deferred_task_completes_from_the_triggers_event(cometapi_sandbox):
