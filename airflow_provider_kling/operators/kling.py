@@ -393,16 +393,20 @@ class KlingText2VideoOperator(BaseOperator):
             "allowed: an absolute path, a URL such as file:///data/videos, or an ObjectStoragePath, "
             "whose scheme has a filesystem installed (s3://, gs://... come with their provider)"
         )
+        written = str(self.output_path)
+        # RFC 8089's host "localhost" is this machine; ObjectStoragePath would make it a folder named "localhost".
+        local = (
+            f"file://{written.removeprefix('file://localhost')}" if written.startswith("file://localhost/") else None
+        )
         try:
             folder = (
                 self.output_path
                 if isinstance(self.output_path, ObjectStoragePath)
-                else ObjectStoragePath(self.output_path)
+                else ObjectStoragePath(local or self.output_path)
             )
             folder.fs  # noqa: B018 - resolving the filesystem is the check
         except (TypeError, ValueError, AttributeError, ImportError) as error:
             raise KlingValidationError("output_path", f"got {self.output_path!r} ({error}); {allowed}") from None
-        written = str(self.output_path)
         relative_url = written.startswith("file://") and not written.startswith(("file:///", "file://localhost/"))
         # Read from the text as written: Airflow 2's ObjectStoragePath makes "videos" into "/videos".
         relative_path = "://" not in written and not written.startswith("/")

@@ -153,6 +153,13 @@ def test_a_model_named_by_the_connection_is_accepted_and_may_take_sound():
     assert body == {"prompt": "a", "model_name": "kling-v9", "sound": "on"}
 
 
+def test_a_bad_value_is_shown_whole_up_to_60_characters():
+    assert f"got '{'m' * 58}'; allowed" in str(_refused(build_text2video_request, {"prompt": "a", "mode": "m" * 58}))
+    assert f"got '{'m' * 49}... (59 chars)" in str(
+        _refused(build_text2video_request, {"prompt": "a", "mode": "m" * 59})
+    )
+
+
 def test_a_long_bad_value_is_shown_cut_with_its_length():
     error = _refused(build_text2video_request, {"prompt": "a", "mode": "m" * 100})
     assert f"got '{'m' * 49}... (100 chars); allowed: std, pro" in str(error)
@@ -187,6 +194,7 @@ def test_a_long_bad_value_is_shown_cut_with_its_length():
             "got 10.5; allowed: a number from -10 to 10",
         ),
         ({"type": "simple", "config": {"roll": True}}, "camera_control.config.roll", "a number from -10 to 10"),
+        ({"type": "simple", "config": {"zoom": -10.5}}, "camera_control.config.zoom", "got -10.5; allowed"),
         ({"type": "simple", "config": {"tilt": "1"}}, "camera_control.config.tilt", "a number from -10 to 10"),
         (
             {"type": "simple", "config": {"horizontal": 0}},
@@ -330,7 +338,7 @@ def test_an_error_without_a_key_to_scrub_is_still_an_error():
 def test_the_key_is_replaced_wherever_the_answer_puts_it():
     for status, body in [
         (400, json.dumps({"code": 1201, "message": "m", "request_id": f"r-{SECRET}"})),
-        (401, _relay("", f"bad key {SECRET}")),
+        (401, _relay("", f"bad key {SECRET} here")),
         (401, _relay(SECRET, "no")),
         (400, json.dumps({"code": "task_failed", "message": SECRET})),
         (400, json.dumps({"code": SECRET, "message": "x"})),
@@ -340,7 +348,7 @@ def test_the_key_is_replaced_wherever_the_answer_puts_it():
     ]:
         error = _raised(status, body, secret=SECRET)
         shown = f"{error} {error.code} {error.request_id}"
-        assert SECRET not in shown and "***" in shown, body
+        assert SECRET not in shown and "***" in shown and "X***" not in shown and "***X" not in shown, body
 
 
 def test_an_unknown_kling_code_without_a_message_says_so():
@@ -443,6 +451,7 @@ def test_a_long_answer_is_cut_at_200_characters():
     text = str(_raised(502, b"<p>" + b"x" * 297))
     assert f"'<p>{'x' * 197}...'" in text
     assert "...'" not in str(_raised(502, b"<p>" + b"x" * 197))
+    assert f"'<p>{'x' * 197}...'" in str(_raised(502, b"<p>" + b"x" * 198))  # 201 characters: cut
 
 
 # The newer fields, and what differs by backend and model.
@@ -563,7 +572,11 @@ def test_each_newer_field_lands_in_the_body(fields, body):
             "prompt",
             "is not used with shot_type='customize'",
         ),
-        ({**CUSTOM, "multi_prompt": []}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
+        (
+            {**CUSTOM, "multi_prompt": []},
+            "multi_prompt",
+            'got []; allowed: a list of 1 to 6 shots like {"prompt": "...", "duration": 5}',
+        ),
         ({**CUSTOM, "multi_prompt": [TWO_SHOTS[0]] * 7}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
         ({**CUSTOM, "multi_prompt": "a fox"}, "multi_prompt", "allowed: a list of 1 to 6 shots"),
         (
@@ -576,7 +589,11 @@ def test_each_newer_field_lands_in_the_body(fields, body):
             "multi_prompt[0]",
             "keys prompt and duration",
         ),
-        ({**CUSTOM, "multi_prompt": ["a fox"]}, "multi_prompt[0]", "keys prompt and duration"),
+        (
+            {**CUSTOM, "multi_prompt": ["a fox"]},
+            "multi_prompt[0]",
+            "got 'a fox'; allowed: a dict with keys prompt and duration (and index)",
+        ),
         (
             {**CUSTOM, "multi_prompt": [TWO_SHOTS[0], {"index": 3, **TWO_SHOTS[1]}]},
             "multi_prompt[1].index",
@@ -608,7 +625,7 @@ def test_each_newer_field_lands_in_the_body(fields, body):
         ),
         ({"prompt": "a", "model_name": "kling-v2-6", "mode": "std", "sound": "on"}, "sound", "needs mode='pro'"),
         ({"prompt": "a", "watermark_info": {"enabled": True, "url": "x"}}, "watermark_info", "(no custom watermark)"),
-        ({"prompt": "a", "watermark_info": {}}, "watermark_info", "(no custom watermark)"),
+        ({"prompt": "a", "watermark_info": {}}, "watermark_info", "got {}; allowed"),
     ],
 )
 def test_each_bad_newer_field_is_refused_naming_it(fields, field, text):
@@ -642,6 +659,19 @@ def _accepts(build, fields) -> bool:
     except KlingValidationError:
         return False
     return True
+
+
+def test_six_shots_are_allowed():
+    shots = [{"prompt": f"shot {n}", "duration": 1} for n in range(6)]
+    fields = {"model_name": "kling-v3", "multi_shot": True, "shot_type": "customize", "multi_prompt": shots}
+    assert [shot["index"] for shot in build_text2video_request(fields, backend=KLING)["multi_prompt"]] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
 
 
 def test_a_multi_shot_on_klings_own_api_may_last_up_to_15_seconds():

@@ -3,6 +3,7 @@ trigger event makes of the Airflow task."""
 
 from __future__ import annotations
 
+import json
 import time
 from types import SimpleNamespace
 
@@ -217,3 +218,9 @@ def test_the_sensor_refuses_bad_arguments_when_built(arguments, field):
     with pytest.raises(KlingValidationError) as raised:
         KlingTaskSensor(task_id="wait", kling_task_id="1", **arguments)
     assert raised.value.field == field
+
+
+def test_a_sensor_reads_an_event_even_where_the_connection_lost_its_key(cometapi_sandbox, sensor, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", json.dumps({"conn_type": "kling", "host": cometapi_sandbox.url}))
+    task = {"task_id": "1", "task_status": "succeed", "task_result": {"videos": [{"url": "https://cdn.example/1.mp4"}]}}
+    assert sensor.execute_complete(task_context(), _event("success", task=task)) == task

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from airflow.providers.common.compat.sdk import Asset, TaskDeferred
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 from answer_tables import TWO_SHOTS, TWO_SHOTS_SENT
+from conftest import connection_json
 
 from airflow_provider_kling.exceptions import (
     KlingSubmissionUnknownError,
@@ -75,7 +77,7 @@ def _sent_ids(sandbox) -> list[str]:
 
 def test_a_first_try_submits_once_records_the_task_and_returns_its_video(sandbox, caplog, capfd):
     context = task_context()
-    operator = _operator()
+    operator = _operator(timeout=3)  # polls every 0.05 s, not the default 10
     task = operator.execute(context)
     assert task["task_status"] == "succeed" and _sent_ids(sandbox) == [BASE]
     log = _logged(caplog, capfd)
@@ -214,8 +216,9 @@ def test_without_waiting_the_submitted_task_is_returned(cometapi_sandbox):
     assert task["task_status"] == "submitted" and operator.kling_video_url is None
 
 
-def test_a_deferrable_operator_defers_with_the_task_and_a_fixed_deadline(cometapi_sandbox):
-    operator = _operator(deferrable=True, timeout=600, kling_conn_id="kling_default")
+def test_a_deferrable_operator_defers_with_the_task_and_a_fixed_deadline(cometapi_sandbox, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_OTHER", connection_json(cometapi_sandbox))
+    operator = _operator(deferrable=True, timeout=600, kling_conn_id="kling_other")
     before = time.time()
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(task_context())
@@ -223,7 +226,7 @@ def test_a_deferrable_operator_defers_with_the_task_and_a_fixed_deadline(cometap
     assert classpath == "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
     assert [kwargs["kling_task_id"]] == list(cometapi_sandbox.tasks)
     assert before + 600 <= kwargs["deadline"] <= time.time() + 600
-    assert (kwargs["kling_conn_id"], kwargs["poll_interval"]) == ("kling_default", 0.05)
+    assert (kwargs["kling_conn_id"], kwargs["poll_interval"]) == ("kling_other", 0.05)
     assert deferred.value.method_name == "execute_complete"
 
 
@@ -245,13 +248,16 @@ def test_a_blocking_wait_stops_at_the_timeout(cometapi_sandbox):
         _operator(timeout=0.3).execute(task_context())
 
 
-def test_videos_are_stored_and_named_in_the_result_and_the_asset_event(cometapi_sandbox, tmp_path):
+@pytest.mark.parametrize("written", ["{folder}", "file://{folder}", "file://localhost{folder}"])
+def test_videos_are_stored_and_named_in_the_result_and_the_asset_event(cometapi_sandbox, tmp_path, written):
     video = Asset("file:///videos/fox")
     context = task_context()
-    task = _operator(output_path=str(tmp_path), outlets=[video]).execute(context)
+    folder = tmp_path / "not" / "yet" / "there"
+    task = _operator(output_path=written.format(folder=folder), outlets=[video]).execute(context)
     item = task["task_result"]["videos"][0]
-    assert item["stored_path"] == f"{tmp_path}/{task['task_id']}_0.mp4"
-    assert item["stored_bytes"] == (tmp_path / f"{task['task_id']}_0.mp4").stat().st_size > 0
+    assert item["stored_path"].endswith(f"{folder}/{task['task_id']}_0.mp4")
+    assert item["stored_bytes"] == (folder / f"{task['task_id']}_0.mp4").stat().st_size > 0
+    assert sorted(path.name for path in folder.iterdir()) == [f"{task['task_id']}_0.mp4"]  # no probe left
     assert context["outlet_events"][video].extra == {
         "kling_task_id": task["task_id"],
         "video_urls": [item["url"]],
@@ -279,6 +285,21 @@ def test_an_event_is_logged_and_read_even_where_the_connection_is_now_broken(
     event = {"status": "succeed", "kling_task_id": "1", "task": task, "message": "Kling task 1 ended succeed"}
     assert _operator().execute_complete(task_context(), event) == task
     assert "Kling task 1 ended succeed" in _logged(caplog, capfd)
+
+
+def test_a_folder_where_nothing_can_be_written_is_refused_naming_the_cause(cometapi_sandbox, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(KlingValidationError) as raised:
+        _operator(output_path=str(blocker / "videos")).execute(task_context())
+    assert re.search(rf"got '{blocker}/videos', where nothing can be written \((\w+Error): ", str(raised.value))
+    assert cometapi_sandbox.requests == []
+
+
+def test_an_operator_built_with_only_a_prompt_has_the_documented_defaults(cometapi_sandbox):
+    operator = KlingText2VideoOperator(task_id="generate", prompt="a fox", cfg_scale=0.5, timeout=timedelta(minutes=5))
+    assert (operator.kling_conn_id, operator.poll_interval, operator.cfg_scale) == ("kling_default", 10, 0.5)
+    assert operator.timeout == 300 and KlingText2VideoOperator(task_id="g", prompt="a").timeout == 3600
 
 
 def test_a_deferred_task_completes_from_the_triggers_event(cometapi_sandbox):
