@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test the lowest versions pyproject.toml allows: each direct dependency at its floor (what uv calls
-# lowest-direct resolution; pip gets there with a constraints file), the rest as pip resolves them,
+# lowest-direct resolution; pip gets there with a constraints file), the rest as pip resolves them
+# (within scripts/airflow-pins/floors.txt),
 # then the fast unit tests and the hook, operator, sensor and trigger tests.
 #   bash scripts/floors.sh [--install-only] [PYTEST ARGS...]
 set -euo pipefail
@@ -16,7 +17,8 @@ for requirement in project["dependencies"]:
     name, floor = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", requirement.replace(" ", "")).groups()
     print(f"{name}=={floor}")
 PY
-if ! "$venv/bin/python" -m pip install --disable-pip-version-check -c "$venv/floors.txt" -e ".[test]" \
+if ! "$venv/bin/python" -m pip install --disable-pip-version-check -c "$venv/floors.txt" \
+    -c scripts/airflow-pins/floors.txt -e ".[test]" \
     >"$venv/install.log" 2>&1; then
     cat "$venv/install.log" >&2
     exit 1
