@@ -52,6 +52,8 @@ class Backend:
     :param prompt_max_chars: the longest ``prompt`` the backend takes.
     :param negative_prompt_max_chars: the longest ``negative_prompt`` the backend takes.
     :param long_duration_models: the models that take any whole ``duration`` from 3 to 15 s here.
+    :param documents_multi_shot: whether the backend's own reference documents ``multi_shot`` and
+        its fields (a relay that does not may drop them, and render one shot).
     """
 
     name: str
@@ -62,8 +64,8 @@ class Backend:
     list_route: bool
     prompt_max_chars: int
     negative_prompt_max_chars: int
-    #: The models that take durations from 3 to 15 s here (elsewhere: 5 or 10).
     long_duration_models: tuple[str, ...]
+    documents_multi_shot: bool
 
     def path(self, route: str) -> str:
         """The path of ``route`` (such as :data:`TEXT2VIDEO_ROUTE`) on this backend."""
@@ -72,10 +74,10 @@ class Backend:
 
 #: CometAPI's gateway (a relay in front of Kling): lookups by ``task_id`` only, no list route; its page documents
 #: prompts of 500 and negative prompts of 200 characters, and durations of 5 or 10 s for every model.
-COMETAPI = Backend("cometapi", "https://api.cometapi.com", "/kling", "bearer", False, False, 500, 200, ())
+COMETAPI = Backend("cometapi", "https://api.cometapi.com", "/kling", "bearer", False, False, 500, 200, (), False)
 #: Kling's own API: JWT auth, lookups by ``task_id`` or ``external_task_id``, a list route, prompts of 2,500
 #: characters, and 3 to 15 s for kling-v3.
-KLING = Backend("kling", "https://api-singapore.klingai.com", "", "jwt", True, True, 2500, 2500, ("kling-v3",))
+KLING = Backend("kling", "https://api-singapore.klingai.com", "", "jwt", True, True, 2500, 2500, ("kling-v3",), True)
 BACKENDS = {backend.name: backend for backend in (COMETAPI, KLING)}
 DEFAULT_BACKEND = COMETAPI
 
@@ -104,6 +106,8 @@ MODES = ("std", "pro")
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 DURATIONS = ("5", "10")
 LONG_DURATIONS = tuple(str(seconds) for seconds in range(3, 16))
+#: The durations one shot of a ``multi_prompt`` may take.
+SHOT_DURATIONS = tuple(str(seconds) for seconds in range(1, 16))
 SOUNDS = ("on", "off")
 SHOT_TYPES = ("customize", "intelligence")
 MULTI_PROMPT_MAX_SHOTS = 6
@@ -263,6 +267,12 @@ def _callback_url(value: Any) -> str:
     )
 
 
+def split_request_fields(body: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A request body's fields that the contract knows (:data:`REQUEST_FIELDS`), and the others."""
+    known = {name: value for name, value in body.items() if name in REQUEST_FIELDS}
+    return known, {name: value for name, value in body.items() if name not in REQUEST_FIELDS}
+
+
 def check_watermark_info(value: Any) -> dict[str, bool]:
     """Check a ``watermark_info`` (``{"enabled": True}`` or ``{"enabled": False}``); return it."""
     if not isinstance(value, Mapping) or set(value) != {"enabled"} or not isinstance(value["enabled"], bool):
@@ -324,7 +334,7 @@ def check_multi_prompt(value: Any) -> list[dict[str, Any]]:
                 f"{name}.index", f"got {_shown(shot['index'])}; allowed: {index} (shots are numbered from 1, in order)"
             )
         prompt = _text(f"{name}.prompt", shot["prompt"], SHOT_PROMPT_MAX_CHARS, required=True)
-        seconds = _seconds_text(f"{name}.duration", shot["duration"], tuple(str(n) for n in range(1, 16)))
+        seconds = _seconds_text(f"{name}.duration", shot["duration"], SHOT_DURATIONS)
         shots.append({"index": index, "prompt": prompt, "duration": seconds})
     return shots
 

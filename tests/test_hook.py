@@ -632,7 +632,7 @@ def test_a_multi_shot_request_reaches_the_service_as_kling_documents_it(sandbox,
         }
     ]
     assert task["task_id"] in sandbox.tasks
-    warned = "CometAPI documents no multi_shot" in caplog.text + capfd.readouterr().out
+    warned = "The cometapi backend documents no multi_shot" in caplog.text + capfd.readouterr().out
     assert warned is (sandbox.profile == "cometapi")
 
 

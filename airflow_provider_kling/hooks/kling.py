@@ -23,7 +23,6 @@ from airflow.providers.common.compat.sdk import BaseHook
 from airflow_provider_kling import __version__
 from airflow_provider_kling.contract import (
     BACKENDS,
-    COMETAPI,
     DEFAULT_BACKEND,
     TEXT2VIDEO_ROUTE,
     UNKNOWN_SUBMISSION_POLICIES,
@@ -487,9 +486,10 @@ class KlingHook(_KlingHookBase):
             submission again with the same ``external_task_id`` (a second generation may be paid
             for), ``fail`` raises :class:`~airflow_provider_kling.exceptions.KlingSubmissionUnknownError`
             (no retry, nothing more paid).
-        :param fields: any of ``negative_prompt`` (at most 200 characters), ``model_name``,
-            ``cfg_scale`` (0 to 1), ``mode`` (``std``/``pro``), ``aspect_ratio`` (``16:9``,
-            ``9:16``, ``1:1``), ``duration`` (5 or 10), ``sound`` (``on``/``off``),
+        :param fields: any of ``negative_prompt`` (at most 200 characters on CometAPI, 2,500 on
+            Kling's own API), ``model_name``, ``cfg_scale`` (0 to 1), ``mode`` (``std``/``pro``),
+            ``aspect_ratio`` (``16:9``, ``9:16``, ``1:1``), ``duration`` (5 or 10; 3 to 15 for
+            kling-v3 on Kling's own API), ``sound`` (``on``/``off``),
             ``camera_control``, ``callback_url`` (https; http only for localhost), ``external_task_id``,
             ``multi_shot`` (kling-v3) with ``shot_type`` (``customize``/``intelligence``) and
             ``multi_prompt`` (1 to 6 shots), and ``watermark_info`` (``{"enabled": True}``).
@@ -505,9 +505,10 @@ class KlingHook(_KlingHookBase):
         settings = self.settings
         if extra_fields:
             self.log.info("Sending fields the provider does not check: %s", json.dumps(extra_fields))
-        if body.get("multi_shot") and settings.backend is COMETAPI:
+        if body.get("multi_shot") and not settings.backend.documents_multi_shot:
             self.log.warning(
-                "CometAPI documents no multi_shot: a relay that drops the shot fields renders one shot instead"
+                "The %s backend documents no multi_shot: a relay that drops the shot fields renders one shot instead",
+                settings.backend.name,
             )
         plan = _SubmissionPlan(settings, body.get("external_task_id"), on_unknown_submission)
         route = settings.backend.path(TEXT2VIDEO_ROUTE)

@@ -265,7 +265,7 @@ class KlingText2VideoOperator(BaseOperator):
         return self._result(context, event["task"])
 
     def _find_or_submit(self, context: Context, body: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_kling.contract import REQUEST_FIELDS, TaskStatus, task_status
+        from airflow_provider_kling.contract import TaskStatus, split_request_fields, task_status
 
         store = self._submission_store(context)
         base = body.pop("external_task_id", None) or self._derived_id(context)
@@ -300,7 +300,7 @@ class KlingText2VideoOperator(BaseOperator):
         store.set(SUBMISSION_STATE_KEY, record)
         self.log.info("Submitting to Kling: %s", json.dumps({**body, "external_task_id": external_id}))
         task = self.hook.create_text2video(
-            **{name: value for name, value in body.items() if name in REQUEST_FIELDS},
+            **split_request_fields(body)[0],
             external_task_id=external_id,
             extra_fields=self.extra_fields,
             on_unknown_submission=self.on_unknown_submission,

@@ -41,10 +41,10 @@ from airflow_provider_kling.contract import (
     ACTIVE_STATUSES,
     BACKENDS,
     FAILED,
-    REQUEST_FIELDS,
     SUCCEEDED,
     TEXT2VIDEO_ROUTE,
     build_text2video_request,
+    split_request_fields,
 )
 from airflow_provider_kling.exceptions import KlingValidationError
 
@@ -311,8 +311,7 @@ class KlingSandbox:
     def create_task(self, body: dict[str, Any]) -> SandboxTask:
         """Validate and store a submitted task; raises KlingValidationError like the real service."""
         # Fields the contract does not know are taken and ignored: Kling's answer to them is undocumented.
-        known = {name: value for name, value in body.items() if name in REQUEST_FIELDS}
-        extra = {name: value for name, value in body.items() if name not in REQUEST_FIELDS}
+        known, extra = split_request_fields(body)
         clean = build_text2video_request(known, backend=self.backend, extra_fields=extra)
         with self._lock:
             external_id = clean.get("external_task_id")
