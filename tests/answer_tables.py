@@ -138,9 +138,14 @@ GATEWAY_TABLE = [
 ]
 
 
+def with_status(task_id: str, status: str) -> str:
+    """A lookup's answer for a task in this status, as Kling wraps it."""
+    return json.dumps({"code": 0, "message": "SUCCEED", "data": {"task_id": task_id, "task_status": status}})
+
+
 def paused(task_id: str) -> str:
     """A lookup's answer with a status outside the known set (a newer service's, say): to be waited on."""
-    return json.dumps({"code": 0, "message": "SUCCEED", "data": {"task_id": task_id, "task_status": "paused"}})
+    return with_status(task_id, "paused")
 
 
 #: Two shots of a multi-shot request as a DAG gives them, and as they go on the wire (numbered, durations as text).

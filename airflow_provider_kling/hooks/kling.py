@@ -849,15 +849,11 @@ class _SharedAsyncClients:
         pool = pools.get(settings)
         if pool is None:
             tls = httpx.create_ssl_context()
-            limits = httpx.Limits(
-                max_connections=ASYNC_CLIENT_CONNECTIONS, max_keepalive_connections=ASYNC_CLIENT_CONNECTIONS
-            )
+            limits = httpx.Limits(max_connections=ASYNC_CLIENT_CONNECTIONS)
             headers = _KlingHookBase._headers()
+            # No timeout of their own: each request gives its own, cut to the hook's deadline.
             pool = pools[settings] = _ClientPool(
-                [
-                    httpx.AsyncClient(headers=headers, timeout=settings.timeout, limits=limits, verify=tls)
-                    for _ in range(ASYNC_CLIENTS)
-                ]
+                [httpx.AsyncClient(headers=headers, limits=limits, verify=tls) for _ in range(ASYNC_CLIENTS)]
             )
         pool.users += 1
 
@@ -930,7 +926,7 @@ class KlingAsyncHook(_KlingHookBase):
             self._holds_clients = False
             await _shared_clients.release(self._settings)
 
-    async def _request_once(self, method: str, route: str, **kwargs: Any) -> Any:
+    async def _request_once(self, method: str, route: str) -> Any:
         import asyncio
 
         import httpx
@@ -948,7 +944,7 @@ class KlingAsyncHook(_KlingHookBase):
         async def send() -> tuple[int, httpx.Headers, bytes]:
             body = CappedBody(MAX_ANSWER_BYTES, None, f"The answer from {url}")
             async with client.stream(
-                method, url, headers={"Authorization": authorization}, timeout=timeout, **kwargs
+                method, url, headers={"Authorization": authorization}, timeout=timeout
             ) as response:
                 async for chunk in response.aiter_bytes():
                     body.add(chunk)
@@ -961,11 +957,11 @@ class KlingAsyncHook(_KlingHookBase):
             raise self._transport_error(settings, error) from None
         return parse_response(status, headers, content, secret=settings.api_key, url=url)
 
-    async def _request(self, method: str, route: str, **kwargs: Any) -> Any:
+    async def _request(self, method: str, route: str) -> Any:
         from tenacity import AsyncRetrying
 
         policy = self._retry_policy(await self.get_settings())
-        return await AsyncRetrying(**policy)(self._request_once, method, route, **kwargs)
+        return await AsyncRetrying(**policy)(self._request_once, method, route)
 
     async def get_task(self, task_id: str) -> dict[str, Any]:
         """

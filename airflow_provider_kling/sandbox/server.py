@@ -218,6 +218,8 @@ class KlingSandbox:
         self.requests: list[tuple[str, str]] = []
         self.submissions: list[Any] = []
         self.video_requests: list[dict[str, str]] = []
+        #: How many API requests came with each ``User-Agent``.
+        self.user_agents: Counter[str] = Counter()
         self.faults_served: Counter[str] = Counter()
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -277,6 +279,7 @@ class KlingSandbox:
             self.requests.clear()
             self.submissions.clear()
             self.video_requests.clear()
+            self.user_agents.clear()
             self.faults_served.clear()
             self._faults.clear()
             self.connections_opened = 0
@@ -518,6 +521,7 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 return self._control(method, parts.path[len(CONTROL_PATH) :])
             with sandbox._lock:
                 sandbox.requests.append((method, parts.path))
+                sandbox.user_agents[self.headers.get("User-Agent", "")] += 1
             fault = sandbox.take_fault(method)
             delay = sandbox.latency + (fault.delay if fault else 0.0)
             if delay:
