@@ -57,8 +57,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-kling",
         "name": "Kling",
-        "description": "Generate videos from text prompts with [Kling](https://klingai.com/) through CometAPI "
-        "or Kling's own API.",
+        "description": "Generate videos from text, images and videos with [Kling](https://klingai.com/) through "
+        "CometAPI or Kling's own API.",
         "integrations": [
             {
                 "integration-name": _INTEGRATION,
@@ -66,7 +66,17 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.hooks.kling"]}],
-        "operators": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.operators.kling"]}],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_kling.operators.kling",
+                    "airflow_provider_kling.operators.image2video",
+                    "airflow_provider_kling.operators.multi_image2video",
+                    "airflow_provider_kling.operators.video_extend",
+                ],
+            }
+        ],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.sensors.kling"]}],
         "triggers": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.triggers.kling"]}],
         "extra-links": ["airflow_provider_kling.links.kling.KlingVideoLink"],

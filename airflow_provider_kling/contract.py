@@ -1,4 +1,4 @@
-"""The Kling text-to-video contract in one place: request fields, their validation, and answer parsing.
+"""The Kling video-task contract in one place: endpoints, request fields, their validation, and answer parsing.
 
 Used by :class:`~airflow_provider_kling.hooks.kling.KlingHook` (sync and async), the operator (to
 fail before anything is sent) and the sandbox server (to reject what the real service rejects).
@@ -7,11 +7,13 @@ No I/O here: every function takes and returns plain data.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import Enum
@@ -117,6 +119,15 @@ CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 EXTERNAL_TASK_ID_MAX_CHARS = 128
 #: The longest wait or interval an operator argument may ask for: 30 days.
 MAX_SECONDS = 30 * 86400
+
+#: Models that animate images (``image2video``): the text models and two that only take images.
+IMAGE_MODELS = (*KNOWN_MODELS, "kling-v1-5", "kling-v2-1")
+#: Models that take several images (``multi-image2video``).
+MULTI_IMAGE_MODELS = ("kling-v1-6",)
+#: The largest image Kling takes, in bytes (its reference: "cannot exceed 10MB").
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+MULTI_IMAGE_MAX_IMAGES = 4
+_IMAGES_ALLOWED = "allowed: an http(s) URL, a path or ObjectStoragePath of a .jpg, .jpeg or .png file, or its Base64"
 
 #: The request fields of ``POST /kling/v1/videos/text2video``, in the contract's order.
 REQUEST_FIELDS = (
@@ -267,10 +278,13 @@ def _callback_url(value: Any) -> str:
     )
 
 
-def split_request_fields(body: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A request body's fields that the contract knows (:data:`REQUEST_FIELDS`), and the others."""
-    known = {name: value for name, value in body.items() if name in REQUEST_FIELDS}
-    return known, {name: value for name, value in body.items() if name not in REQUEST_FIELDS}
+def split_request_fields(
+    body: Mapping[str, Any], known_fields: Iterable[str] = REQUEST_FIELDS
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A request body's fields that the contract knows (an endpoint's ``fields``), and the others."""
+    known_fields = tuple(known_fields)
+    known = {name: value for name, value in body.items() if name in known_fields}
+    return known, {name: value for name, value in body.items() if name not in known_fields}
 
 
 def check_watermark_info(value: Any) -> dict[str, bool]:
@@ -283,14 +297,19 @@ def check_watermark_info(value: Any) -> dict[str, bool]:
     return {"enabled": value["enabled"]}
 
 
-def check_extra_fields(value: Any) -> dict[str, Any]:
-    """Check ``extra_fields``: request fields the provider does not know yet, sent as given; return them."""
+def check_extra_fields(value: Any, known_fields: Iterable[str] = REQUEST_FIELDS) -> dict[str, Any]:
+    """
+    Check ``extra_fields``: request fields the provider does not know yet, sent as given; return them.
+
+    :param value: the fields by name.
+    :param known_fields: the endpoint's own fields, which have their own argument and are refused here.
+    """
     field = "extra_fields"
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not all(isinstance(name, str) and name for name in value):
         raise KlingValidationError(field, f"got {_shown(value)}; allowed: a dict of field names to JSON values")
-    known = sorted(set(value) & set(REQUEST_FIELDS))
+    known = sorted(set(value) & set(known_fields))
     if known:
         raise KlingValidationError(
             field, f"holds {', '.join(known)}; allowed: only fields without their own argument (set these there)"
@@ -373,43 +392,26 @@ def _shots(given: Mapping[str, Any], model: str | None, known_model: bool) -> di
     return {**shots, "multi_prompt": check_multi_prompt(given["multi_prompt"])}
 
 
-def build_text2video_request(
-    fields: Mapping[str, Any],
-    *,
-    backend: Backend = DEFAULT_BACKEND,
-    extra_models: Iterable[str] = (),
-    extra_fields: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """
-    Validate the fields of a text-to-video request and return the JSON body to send.
-
-    Fields that are ``None`` are left out, so the service applies its defaults. ``duration`` goes on
-    the wire as a string; with ``multi_shot`` and ``shot_type="customize"`` it defaults to the sum of
-    the shots' durations and must equal it. Raises :class:`KlingValidationError`, naming the field,
-    the bad value and what is allowed, on the first field that breaks the contract.
-
-    :param fields: the request fields by name (see :data:`REQUEST_FIELDS`).
-    :param backend: the service the request goes to (its limits differ: see :class:`Backend`).
-    :param extra_models: model names to accept beyond :data:`KNOWN_MODELS` (Kling ships new ones often).
-    :param extra_fields: fields the provider does not know yet, sent as given (see :func:`check_extra_fields`).
-    """
-    unknown = [name for name in fields if name not in REQUEST_FIELDS]
-    if unknown:
-        raise KlingValidationError(
-            unknown[0],
-            f"is not a text-to-video field; allowed: {', '.join(REQUEST_FIELDS)} (others go in extra_fields)",
-        )
-    given = {name: value for name, value in fields.items() if value is not None}
-    body: dict[str, Any] = {}
+def _model(given: Mapping[str, Any], known: tuple[str, ...], extra_models: Iterable[str]) -> str | None:
     model = given.get("model_name")
-    if model is not None:
-        body["model_name"] = check_choice("model_name", model, (*KNOWN_MODELS, *extra_models))
-    known_model = model in KNOWN_MODELS
-    body.update(_shots(given, model, known_model))
-    if "multi_prompt" not in body:
-        if "prompt" not in given:
+    return None if model is None else check_choice("model_name", model, (*known, *extra_models))
+
+
+def _prompt(given: Mapping[str, Any], backend: Backend, *, required: bool) -> dict[str, str]:
+    if "prompt" not in given:
+        if required:
             raise KlingValidationError("prompt", f"is required: 1 to {backend.prompt_max_chars} characters")
-        body["prompt"] = _text("prompt", given["prompt"], backend.prompt_max_chars, required=True)
+        return {}
+    return {"prompt": _text("prompt", given["prompt"], backend.prompt_max_chars, required=True)}
+
+
+def _durations(backend: Backend, model: str | None) -> tuple[str, ...]:
+    return LONG_DURATIONS if model in backend.long_duration_models else DURATIONS
+
+
+def _shared_fields(given: Mapping[str, Any], backend: Backend, model: str | None) -> dict[str, Any]:
+    """The fields that mean the same on every endpoint that takes them, each checked where given."""
+    body: dict[str, Any] = {}
     if "negative_prompt" in given:
         body["negative_prompt"] = _text("negative_prompt", given["negative_prompt"], backend.negative_prompt_max_chars)
     if "cfg_scale" in given:
@@ -421,24 +423,8 @@ def build_text2video_request(
         body["mode"] = check_choice("mode", given["mode"], MODES)
     if "aspect_ratio" in given:
         body["aspect_ratio"] = check_choice("aspect_ratio", given["aspect_ratio"], ASPECT_RATIOS)
-    durations = LONG_DURATIONS if model in backend.long_duration_models else DURATIONS
     if "duration" in given:
-        body["duration"] = _seconds_text("duration", given["duration"], durations)
-    if "multi_prompt" in body:
-        total = str(sum(int(shot["duration"]) for shot in body["multi_prompt"]))
-        if body.get("duration", total) != total:
-            raise KlingValidationError(
-                "duration", f"is {body['duration']} s, but the shots in multi_prompt last {total} s: they must match"
-            )
-        body["duration"] = _seconds_text("duration", total, durations)
-    if "sound" in given:
-        body["sound"] = check_choice("sound", given["sound"], SOUNDS)
-        if known_model and model not in SOUND_MODELS:
-            raise KlingValidationError(
-                "sound", f"is not supported by {model}; models with generated audio: {', '.join(SOUND_MODELS)}"
-            )
-        if body["sound"] == "on" and model in SOUND_IN_PRO_ONLY_MODELS and body.get("mode") != "pro":
-            raise KlingValidationError("sound", f"'on' needs mode='pro' with {model} (its std videos are silent)")
+        body["duration"] = _seconds_text("duration", given["duration"], _durations(backend, model))
     if "camera_control" in given:
         body["camera_control"] = check_camera_control(given["camera_control"])
     if "callback_url" in given:
@@ -449,7 +435,257 @@ def build_text2video_request(
         )
     if "watermark_info" in given:
         body["watermark_info"] = check_watermark_info(given["watermark_info"])
-    return {**body, **check_extra_fields(extra_fields)}
+    return body
+
+
+def _text2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]) -> dict[str, Any]:
+    model = _model(given, KNOWN_MODELS, extra_models)
+    known_model = model in KNOWN_MODELS
+    body: dict[str, Any] = {"model_name": model} if model is not None else {}
+    body.update(_shots(given, model, known_model))
+    if "multi_prompt" not in body:
+        body.update(_prompt(given, backend, required=True))
+    body.update(_shared_fields(given, backend, model))
+    if "multi_prompt" in body:
+        total = str(sum(int(shot["duration"]) for shot in body["multi_prompt"]))
+        if body.get("duration", total) != total:
+            raise KlingValidationError(
+                "duration", f"is {body['duration']} s, but the shots in multi_prompt last {total} s: they must match"
+            )
+        body["duration"] = _seconds_text("duration", total, _durations(backend, model))
+    if "sound" in given:
+        body["sound"] = check_choice("sound", given["sound"], SOUNDS)
+        if known_model and model not in SOUND_MODELS:
+            raise KlingValidationError(
+                "sound", f"is not supported by {model}; models with generated audio: {', '.join(SOUND_MODELS)}"
+            )
+        if body["sound"] == "on" and model in SOUND_IN_PRO_ONLY_MODELS and body.get("mode") != "pro":
+            raise KlingValidationError("sound", f"'on' needs mode='pro' with {model} (its std videos are silent)")
+    return body
+
+
+def image_format(data: bytes) -> str | None:
+    """The format of an image's bytes as Kling names it (``jpg`` or ``png``), or None for any other."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    return None
+
+
+def check_image_bytes(field: str, data: bytes) -> bytes:
+    """Check an image's bytes (a JPEG or PNG of at most 10 MiB) before they are sent; return them."""
+    if len(data) > IMAGE_MAX_BYTES:
+        raise KlingValidationError(field, f"is larger than 10 MiB; allowed: at most {IMAGE_MAX_BYTES} bytes")
+    if image_format(data) is None:
+        raise KlingValidationError(field, f"is not a JPEG or PNG image (it starts {data[:8]!r}); {_IMAGES_ALLOWED}")
+    return data
+
+
+def check_image(field: str, value: Any) -> str:
+    """Check an image as it is sent: an http(s) URL, or the Base64 of a JPEG or PNG without a ``data:`` prefix."""
+    if not isinstance(value, str) or _is_blank(value):
+        raise KlingValidationError(field, f"got {_shown(value)}; {_IMAGES_ALLOWED}")
+    if value.startswith(("https://", "http://")):
+        return _text(field, value, 2048)
+    if value.startswith("data:"):
+        raise KlingValidationError(field, "starts with a data: prefix; allowed: the Base64 text alone (Kling's rule)")
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise KlingValidationError(field, f"got {_shown(value)}, neither a URL nor Base64; {_IMAGES_ALLOWED}") from None
+    check_image_bytes(field, data)
+    return value
+
+
+def check_image_list(value: Any) -> list[dict[str, str]]:
+    """Check a multi-image ``image_list`` (1 to 4 images, each an image or ``{"image": ...}``); return it as sent."""
+    field = "image_list"
+    if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MULTI_IMAGE_MAX_IMAGES:
+        raise KlingValidationError(
+            field,
+            f"got {_shown(value)}; allowed: a list of 1 to {MULTI_IMAGE_MAX_IMAGES} images (URLs, paths or Base64)",
+        )
+    return [{"image": check_image(f"{field}[{index}]", listed_image(item))} for index, item in enumerate(value)]
+
+
+def listed_image(item: Any) -> Any:
+    """An ``image_list`` item's image: the item itself, or its ``image`` key when it is ``{"image": ...}``."""
+    return item["image"] if isinstance(item, Mapping) and set(item) == {"image"} else item
+
+
+def _image2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]) -> dict[str, Any]:
+    model = _model(given, IMAGE_MODELS, extra_models)
+    images = {name: check_image(name, given[name]) for name in ("image", "image_tail") if name in given}
+    if not images:
+        raise KlingValidationError("image", f"is required (or image_tail, or both); {_IMAGES_ALLOWED}")
+    if "image_tail" in images and "camera_control" in given:
+        raise KlingValidationError("camera_control", "cannot be used with image_tail (Kling takes one or the other)")
+    body: dict[str, Any] = {"model_name": model} if model is not None else {}
+    return {**body, **images, **_prompt(given, backend, required=False), **_shared_fields(given, backend, model)}
+
+
+def _multi_image2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]) -> dict[str, Any]:
+    model = _model(given, MULTI_IMAGE_MODELS, extra_models)
+    if "image_list" not in given:
+        raise KlingValidationError("image_list", f"is required: 1 to {MULTI_IMAGE_MAX_IMAGES} images")
+    body: dict[str, Any] = {"model_name": model} if model is not None else {}
+    body["image_list"] = check_image_list(given["image_list"])
+    return {**body, **_prompt(given, backend, required=True), **_shared_fields(given, backend, model)}
+
+
+def check_video_id(value: Any) -> str:
+    """Check a ``video_id`` to extend (a video Kling made: ``task_result.videos[].id``); return it."""
+    allowed = "allowed: the id of a video Kling made (task_result.videos[].id): letters, digits, '-' and '_'"
+    if not isinstance(value, str) or not TASK_ID_PATTERN.fullmatch(value):
+        raise KlingValidationError("video_id", f"got {_shown(value)}; {allowed}")
+    return value
+
+
+def _video_extend(given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]) -> dict[str, Any]:
+    if "video_id" not in given:
+        raise KlingValidationError("video_id", "is required: the id of a video Kling made (task_result.videos[].id)")
+    body = {"video_id": check_video_id(given["video_id"]), **_prompt(given, backend, required=False)}
+    return {**body, **_shared_fields(given, backend, None)}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """
+    One kind of Kling video task, as data: the hook, the operators, the trigger and the sandbox ask this.
+
+    :param name: the last part of its route (``/v1/videos/<name>``), which is also how it is named in
+        arguments (``endpoint="image2video"``).
+    :param title: how messages name it.
+    :param fields: the request fields it takes, in the contract's order (others go in ``extra_fields``).
+    :param build: checks the given fields (those not None) for a backend and extra models; returns the body.
+    :param takes_external_task_id: whether its reference documents ``external_task_id`` (so a task
+        can be found by it, where the backend looks tasks up that way).
+    """
+
+    name: str
+    title: str
+    fields: tuple[str, ...]
+    build: Callable[[Mapping[str, Any], Backend, tuple[str, ...]], dict[str, Any]]
+    takes_external_task_id: bool = True
+
+    @property
+    def route(self) -> str:
+        """Its route below a backend's path prefix; a task is queried at ``<route>/<task_id>``."""
+        return f"/v1/videos/{self.name}"
+
+
+TEXT2VIDEO = Endpoint("text2video", "text-to-video", REQUEST_FIELDS, _text2video)
+IMAGE2VIDEO = Endpoint(
+    "image2video",
+    "image-to-video",
+    (
+        "image",
+        "image_tail",
+        "prompt",
+        "negative_prompt",
+        "model_name",
+        "cfg_scale",
+        "mode",
+        "duration",
+        "camera_control",
+        "callback_url",
+        "external_task_id",
+    ),
+    _image2video,
+)
+MULTI_IMAGE2VIDEO = Endpoint(
+    "multi-image2video",
+    "multi-image-to-video",
+    (
+        "image_list",
+        "prompt",
+        "negative_prompt",
+        "model_name",
+        "mode",
+        "duration",
+        "aspect_ratio",
+        "callback_url",
+        "external_task_id",
+    ),
+    _multi_image2video,
+)
+#: Its reference documents no ``external_task_id``: a lost answer cannot be looked up by one on any backend.
+VIDEO_EXTEND = Endpoint(
+    "video-extend",
+    "video extension",
+    ("video_id", "prompt", "negative_prompt", "cfg_scale", "callback_url"),
+    _video_extend,
+    takes_external_task_id=False,
+)
+ENDPOINTS = {endpoint.name: endpoint for endpoint in (TEXT2VIDEO, IMAGE2VIDEO, MULTI_IMAGE2VIDEO, VIDEO_EXTEND)}
+
+
+def endpoint_named(name: Any) -> Endpoint:
+    """The endpoint called ``name`` (``text2video``, ``image2video``, ``multi-image2video``, ``video-extend``)."""
+    return ENDPOINTS[check_choice("endpoint", name, ENDPOINTS)]
+
+
+def build_request(
+    endpoint: Endpoint,
+    fields: Mapping[str, Any],
+    *,
+    backend: Backend = DEFAULT_BACKEND,
+    extra_models: Iterable[str] = (),
+    extra_fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """
+    Validate the fields of a request to ``endpoint`` and return the JSON body to send.
+
+    Fields that are ``None`` are left out, so the service applies its defaults. Raises
+    :class:`KlingValidationError`, naming the field, the bad value and what is allowed, on the first
+    field that breaks the contract.
+
+    :param endpoint: the kind of task (see :data:`ENDPOINTS`).
+    :param fields: the request fields by name (see the endpoint's ``fields``).
+    :param backend: the service the request goes to (its limits differ: see :class:`Backend`).
+    :param extra_models: model names to accept beyond the known ones (Kling ships new ones often).
+    :param extra_fields: fields the provider does not know yet, sent as given (see :func:`check_extra_fields`).
+    """
+    unknown = [name for name in fields if name not in endpoint.fields]
+    if unknown:
+        raise KlingValidationError(
+            unknown[0],
+            f"is not a {endpoint.title} field; allowed: {', '.join(endpoint.fields)} (others go in extra_fields)",
+        )
+    given = {name: value for name, value in fields.items() if value is not None}
+    body = endpoint.build(given, backend, tuple(extra_models))
+    return {**body, **check_extra_fields(extra_fields, endpoint.fields)}
+
+
+def build_text2video_request(
+    fields: Mapping[str, Any],
+    *,
+    backend: Backend = DEFAULT_BACKEND,
+    extra_models: Iterable[str] = (),
+    extra_fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """
+    :func:`build_request` for text-to-video. ``duration`` goes on the wire as a string; with
+    ``multi_shot`` and ``shot_type="customize"`` it defaults to the sum of the shots' durations and
+    must equal it.
+    """
+    return build_request(TEXT2VIDEO, fields, backend=backend, extra_models=extra_models, extra_fields=extra_fields)
+
+
+def loggable_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body fit for a log line: images sent as Base64 are shown by their size, not their text."""
+
+    def shown(image: str) -> str:
+        return image if image.startswith(("https://", "http://")) else f"<Base64 image, {len(image)} characters>"
+
+    clean = dict(body)
+    for name in ("image", "image_tail"):
+        if name in clean:
+            clean[name] = shown(clean[name])
+    if "image_list" in clean:
+        clean["image_list"] = [{"image": shown(item["image"])} for item in clean["image_list"]]
+    return clean
 
 
 def check_seconds(name: str, value: Any) -> float:

@@ -14,7 +14,7 @@ from test_hook import INVALID_FIELDS
 
 from airflow_provider_kling.exceptions import KlingPermanentError, KlingTaskNotFoundError, KlingValidationError
 from airflow_provider_kling.hooks.kling import KlingAsyncHook, KlingHook
-from airflow_provider_kling.operators.kling import KlingText2VideoOperator
+from airflow_provider_kling.operators.kling import KlingText2VideoOperator, KlingVideoOperator
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
 
 # (argument, value, text the error must contain); checked when the task runs, before anything is sent:
@@ -76,6 +76,7 @@ AIRFLOWS_OWN = ValueError if AIRFLOW_V_3_0_PLUS else AirflowException
 
 # The sensor's own arguments, then those Airflow's BaseSensorOperator checks with its own words.
 SENSOR_PARSE_TIME = [
+    ("endpoint", "upscale", KlingValidationError, "allowed: text2video, image2video, multi-image2video, video-extend"),
     ("kling_conn_id", "", KlingValidationError, "allowed: the id of a connection of type kling"),
     ("deferrable", "false", KlingValidationError, "allowed: True or False"),
     ("poke_interval", -1, AIRFLOWS_OWN, "poke_interval` must be timedelta object or a non-negative number"),
@@ -134,7 +135,11 @@ def test_every_argument_is_in_a_table():
     import inspect
 
     tabled = {row[0] for row in OPERATOR_RUN_TIME + OPERATOR_PARSE_TIME}
-    operator_arguments = set(inspect.signature(KlingText2VideoOperator.__init__).parameters) - {"self", "kwargs"}
+    operator_arguments = {
+        name
+        for cls in (KlingText2VideoOperator, KlingVideoOperator)
+        for name in inspect.signature(cls.__init__).parameters
+    } - {"self", "kwargs"}
     assert operator_arguments == tabled
     sensor_arguments = set(inspect.signature(KlingTaskSensor.__init__).parameters) - {"self", "kwargs"}
     assert sensor_arguments <= {row[0] for row in SENSOR_RUN_TIME + SENSOR_PARSE_TIME}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pendulum
@@ -24,7 +25,20 @@ def test_every_example_dag_loads_without_import_errors(examples):
         "kling_content_calendar",
         "kling_video_published",
         "kling_submit_now_wait_later",
+        "kling_still_to_extended_clip",
     }
+
+
+def test_still_to_extended_clip_animates_the_stored_image_then_extends_its_video(examples, sandbox):
+    dag_run, _tis = run(examples, "kling_still_to_extended_clip")
+    assert dag_run.state == "success"
+    animated, extended = xcom(dag_run, "animate"), xcom(dag_run, "extend")
+    [animation, extension] = sandbox.submissions
+    assert animation["image"] == base64.b64encode((REPO / "example_dags" / "still.png").read_bytes()).decode()
+    assert extension["video_id"] == animated["task_result"]["videos"][0]["id"]
+    stored = AIRFLOW_HOME / "videos" / f"{extended['task_id']}_0.mp4"
+    assert extended["task_result"]["videos"][0]["stored_path"] == f"file://{stored}"
+    assert stored.read_bytes()[4:8] == b"ftyp"
 
 
 def test_quickstart_stores_a_playable_video(examples, sandbox, capfd):

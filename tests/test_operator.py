@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pendulum
 import pytest
-from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
 from airflow_lines import deferred_to, extra_link, load_dags, run_dag, xcom_value
 from conftest import REPO, SECRET_KEY, connection_json
 
@@ -59,7 +60,7 @@ def test_blocking_and_deferrable_runs_return_the_same_xcom(dagbag, sandbox, capf
     assert sandbox.submissions[0]["external_task_id"].startswith("airflow-")
     log = capfd.readouterr()
     text = log.out + log.err
-    assert "Submitting to Kling" in text and "external_task_id" in text
+    assert "Submitting a text-to-video task to Kling" in text and "external_task_id" in text
     assert "is processing after" in text and "produced: http://127.0.0.1" in text
     assert SECRET_KEY not in text
 
@@ -259,3 +260,24 @@ def test_the_key_is_nowhere_airflow_stored_it(dagbag, sandbox, capfd):
     output = "".join(capfd.readouterr())
     assert "invalid token ***" in output
     assert SECRET_KEY not in output
+
+
+@pytest.mark.parametrize("mode", ["blocking", "deferrable"])
+def test_the_image_family_animates_a_stored_image_extends_the_clip_and_combines_images(dagbag, sandbox, caplog, mode):
+    dag_run, tis = run(dagbag, f"kling_image_family_{mode}")
+    assert dag_run.state == "success", {key: ti.state for key, ti in tis.items()}
+    deferred = TRIGGER if AIRFLOW_V_3_0_PLUS else "deferred (Airflow 2 names no trigger)"
+    sent = {}
+    for task_id, endpoint in (("animate", "image2video"), ("extend", "video-extend"), ("combine", "multi-image2video")):
+        task = xcom(dag_run, task_id)
+        assert task["task_status"] == "succeed" and sandbox.tasks[task["task_id"]].endpoint == endpoint
+        route = sandbox.backend.path(f"/v1/videos/{endpoint}")
+        assert ("POST", route) in sandbox.requests and ("GET", f"{route}/{task['task_id']}") in sandbox.requests
+        assert deferred_to(dag_run, task_id, caplog.text) == (deferred if mode == "deferrable" else None)
+        sent[task_id] = sandbox.tasks[task["task_id"]].body
+    still = base64.b64encode((REPO / "example_dags" / "still.png").read_bytes()).decode()
+    assert sent["animate"]["image"] == sent["animate"]["image_tail"] == still
+    assert sent["animate"]["external_task_id"].startswith("airflow-")
+    assert sent["extend"] == {"video_id": f"{xcom(dag_run, 'animate')['task_id']}-0", "prompt": "and then day"}
+    assert sent["combine"]["image_list"] == [{"image": still}, {"image": "https://images.example/b.jpg"}]
+    assert len(sandbox.submissions) == 3

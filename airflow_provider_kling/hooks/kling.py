@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -24,10 +25,15 @@ from airflow_provider_kling import __version__
 from airflow_provider_kling.contract import (
     BACKENDS,
     DEFAULT_BACKEND,
+    TEXT2VIDEO,
     TEXT2VIDEO_ROUTE,
     UNKNOWN_SUBMISSION_POLICIES,
     Backend,
-    build_text2video_request,
+    Endpoint,
+    build_request,
+    check_image_bytes,
+    endpoint_named,
+    listed_image,
     parse_response,
     parse_task,
     redact,
@@ -279,19 +285,19 @@ class _KlingHookBase(BaseHook):
         return f"Bearer {token}", token
 
     @staticmethod
-    def _task_path(settings: KlingSettings, task_id: str) -> str:
+    def _task_path(settings: KlingSettings, task_id: str, endpoint: Endpoint = TEXT2VIDEO) -> str:
         if not isinstance(task_id, str) or not task_id:
             raise KlingValidationError("task_id", f"got {task_id!r}; allowed: a non-empty Kling task id")
-        return f"{settings.backend.path(TEXT2VIDEO_ROUTE)}/{quote(task_id, safe='')}"
+        return f"{settings.backend.path(endpoint.route)}/{quote(task_id, safe='')}"
 
-    def _external_id_path(self, settings: KlingSettings, external_task_id: str) -> str:
+    def _external_id_path(self, settings: KlingSettings, external_task_id: str, endpoint: Endpoint) -> str:
         """The path that answers the task submitted with this ``external_task_id``, where the backend has one."""
         if not settings.backend.lookup_by_external_task_id:
             raise KlingConfigurationError(
                 f"The {settings.backend.name} backend cannot look tasks up by external_task_id "
                 f"(asked for {external_task_id!r}): only by task_id"
             )
-        return self._task_path(settings, external_task_id)
+        return self._task_path(settings, external_task_id, endpoint)
 
     def _transport_error(self, settings: KlingSettings, error: Exception) -> KlingError:
         """The error for a request that got no answer: transient, or the wait's end when the deadline cut it."""
@@ -443,23 +449,38 @@ class KlingHook(_KlingHookBase):
 
         return Retrying(**self._retry_policy(self.settings))(self._request_once, method, route, **kwargs)
 
+    def validate(
+        self, endpoint: str, *, extra_fields: Mapping[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """
+        Check a request without sending it; return the JSON body that would be sent.
+
+        Images given as a path or ``ObjectStoragePath`` are read here and come back as Base64.
+
+        :param endpoint: ``text2video``, ``image2video``, ``multi-image2video`` or ``video-extend``.
+        :param extra_fields: fields the provider does not know yet, sent as given (see :meth:`create_task`).
+        :param fields: the request fields (see :meth:`create_task`).
+        """
+        settings = self.settings
+        return build_request(
+            endpoint_named(endpoint),
+            _inline_images(fields),
+            backend=settings.backend,
+            extra_models=settings.extra_models,
+            extra_fields=extra_fields,
+        )
+
     def validate_text2video(
         self, prompt: Any = None, *, extra_fields: Mapping[str, Any] | None = None, **fields: Any
     ) -> dict[str, Any]:
         """
-        Check a request without sending it; return the JSON body that would be sent.
+        :meth:`validate` for text-to-video.
 
         :param prompt: the text prompt (1 to 500 characters on CometAPI, 2,500 on Kling's own API).
         :param extra_fields: fields the provider does not know yet, sent as given (see :meth:`create_text2video`).
         :param fields: the other request fields (see :meth:`create_text2video`).
         """
-        settings = self.settings
-        return build_text2video_request(
-            {"prompt": prompt, **fields},
-            backend=settings.backend,
-            extra_models=settings.extra_models,
-            extra_fields=extra_fields,
-        )
+        return self.validate("text2video", extra_fields=extra_fields, prompt=prompt, **fields)
 
     def create_text2video(
         self,
@@ -470,22 +491,12 @@ class KlingHook(_KlingHookBase):
         **fields: Any,
     ) -> dict[str, Any]:
         """
-        Submit a text-to-video task and return the task object (the answer's ``data``).
-
-        Every field is validated before anything is sent; only the fields given are sent. A refused
-        submission (429 with 1302/1303, 503 with 5001) is sent again after a pause. When a
-        submission's answer is lost (a timeout, a reset, a gateway's 502/504/524), whether it created
-        a task is unknown: on a backend that looks tasks up by ``external_task_id`` (Kling's own
-        API) the hook asks, and sends again only if there is none; elsewhere (CometAPI) it follows
-        ``on_unknown_submission``. On Kling's own API, a submission refused because its
-        ``external_task_id`` is taken returns the task that holds it.
+        Submit a text-to-video task and return the task object (the answer's ``data``): :meth:`create_task`
+        for ``text2video``.
 
         :param prompt: the text prompt, 1 to 500 characters on CometAPI, 2,500 on Kling's own API (none
             with ``shot_type="customize"``, whose shots carry their own).
-        :param on_unknown_submission: where the backend cannot be asked, ``resubmit`` sends the
-            submission again with the same ``external_task_id`` (a second generation may be paid
-            for), ``fail`` raises :class:`~airflow_provider_kling.exceptions.KlingSubmissionUnknownError`
-            (no retry, nothing more paid).
+        :param on_unknown_submission: see :meth:`create_task`.
         :param fields: any of ``negative_prompt`` (at most 200 characters on CometAPI, 2,500 on
             Kling's own API), ``model_name``, ``cfg_scale`` (0 to 1), ``mode`` (``std``/``pro``),
             ``aspect_ratio`` (``16:9``, ``9:16``, ``1:1``), ``duration`` (5 or 10; 3 to 15 for
@@ -496,12 +507,56 @@ class KlingHook(_KlingHookBase):
         :param extra_fields: request fields the provider does not know yet (a newer service's), sent
             as given and logged; the service, not the provider, checks them.
         """
+        return self.create_task(
+            "text2video",
+            prompt=prompt,
+            on_unknown_submission=on_unknown_submission,
+            extra_fields=extra_fields,
+            **fields,
+        )
+
+    def create_task(
+        self,
+        endpoint: str,
+        *,
+        on_unknown_submission: str = "resubmit",
+        extra_fields: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """
+        Submit a Kling video task and return the task object (the answer's ``data``).
+
+        Every field is validated before anything is sent; only the fields given are sent. A refused
+        submission (429 with 1302/1303, 503 with 5001) is sent again after a pause. When a
+        submission's answer is lost (a timeout, a reset, a gateway's 502/504/524), whether it created
+        a task is unknown: on a backend that looks tasks up by ``external_task_id`` (Kling's own
+        API) the hook asks, and sends again only if there is none; elsewhere (CometAPI, or an endpoint
+        without ``external_task_id``) it follows ``on_unknown_submission``. On Kling's own API, a
+        submission refused because its ``external_task_id`` is taken returns the task that holds it.
+
+        :param endpoint: ``text2video`` (fields: :meth:`create_text2video`), ``image2video`` (``image``
+            and/or ``image_tail``, ``prompt``, ``negative_prompt``, ``model_name``, ``cfg_scale``, ``mode``,
+            ``duration``, ``camera_control``, ``callback_url``, ``external_task_id``), ``multi-image2video``
+            (``image_list`` of 1 to 4 images, ``prompt``, ``negative_prompt``, ``model_name``, ``mode``,
+            ``duration``, ``aspect_ratio``, ``callback_url``, ``external_task_id``) or ``video-extend``
+            (``video_id``, ``prompt``, ``negative_prompt``, ``cfg_scale``, ``callback_url``). An image is
+            an http(s) URL, Base64, or a path or ``ObjectStoragePath`` of a JPEG or PNG of at most 10 MiB,
+            read and sent as Base64.
+        :param on_unknown_submission: where the backend cannot be asked, ``resubmit`` sends the
+            submission again (with the same ``external_task_id``, if any: a second generation may be paid
+            for), ``fail`` raises :class:`~airflow_provider_kling.exceptions.KlingSubmissionUnknownError`
+            (no retry, nothing more paid).
+        :param extra_fields: request fields the provider does not know yet (a newer service's), sent
+            as given and logged; the service, not the provider, checks them.
+        :param fields: the endpoint's request fields.
+        """
         from tenacity import Retrying
 
         from airflow_provider_kling.contract import check_choice
 
         check_choice("on_unknown_submission", on_unknown_submission, UNKNOWN_SUBMISSION_POLICIES)
-        body = self.validate_text2video(prompt, extra_fields=extra_fields, **fields)
+        kind = endpoint_named(endpoint)
+        body = self.validate(endpoint, extra_fields=extra_fields, **fields)
         settings = self.settings
         if extra_fields:
             self.log.info("Sending fields the provider does not check: %s", json.dumps(extra_fields))
@@ -511,7 +566,7 @@ class KlingHook(_KlingHookBase):
                 settings.backend.name,
             )
         plan = _SubmissionPlan(settings, body.get("external_task_id"), on_unknown_submission)
-        route = settings.backend.path(TEXT2VIDEO_ROUTE)
+        route = settings.backend.path(kind.route)
 
         def submit() -> dict[str, Any]:
             try:
@@ -519,7 +574,7 @@ class KlingHook(_KlingHookBase):
             except KlingError as error:
                 if not plan.may_look_up(error):
                     raise
-                found = self._find_once(plan.external_task_id)
+                found = self._find_once(plan.external_task_id, kind)
                 if found is None:
                     raise
                 self.log.info(
@@ -531,15 +586,18 @@ class KlingHook(_KlingHookBase):
 
         return Retrying(**self._retry_policy(settings))(submit)
 
-    def get_task(self, task_id: str) -> dict[str, Any]:
+    def get_task(self, task_id: str, endpoint: str = "text2video") -> dict[str, Any]:
         """
         Return the task object of a Kling task.
 
         :param task_id: the Kling ``task_id`` (on Kling's own API, also an ``external_task_id``).
+        :param endpoint: the endpoint the task was submitted to (it is queried there).
         """
-        return parse_task(self._request("GET", self._task_path(self.settings, task_id)))
+        return parse_task(self._request("GET", self._task_path(self.settings, task_id, endpoint_named(endpoint))))
 
-    def wait_for_task(self, task_id: str, *, poll_interval: float = 10.0, timeout: float = 3600.0) -> dict[str, Any]:
+    def wait_for_task(
+        self, task_id: str, *, endpoint: str = "text2video", poll_interval: float = 10.0, timeout: float = 3600.0
+    ) -> dict[str, Any]:
         """
         Poll a Kling task until it ends (``succeed`` or ``failed``); return its final task object.
 
@@ -548,6 +606,7 @@ class KlingHook(_KlingHookBase):
         ``deadline``, whichever comes first).
 
         :param task_id: the Kling ``task_id``.
+        :param endpoint: the endpoint the task was submitted to.
         :param poll_interval: seconds between polls.
         :param timeout: the longest wait, in seconds; then
             :class:`~airflow_provider_kling.exceptions.KlingWaitTimeoutError` is raised.
@@ -560,7 +619,7 @@ class KlingHook(_KlingHookBase):
         try:
             while True:
                 try:
-                    task = self.get_task(task_id)
+                    task = self.get_task(task_id, endpoint)
                 except KlingWaitTimeoutError:
                     task = None
                 status = task_status(task) if task is not None else None
@@ -579,14 +638,15 @@ class KlingHook(_KlingHookBase):
         finally:
             self.deadline = outer
 
-    def _find_once(self, external_task_id: str) -> dict[str, Any] | None:
+    def _find_once(self, external_task_id: str, endpoint: Endpoint) -> dict[str, Any] | None:
         """One lookup by ``external_task_id``, without retries of its own (it runs inside a submission's)."""
         try:
-            return parse_task(self._request_once("GET", self._external_id_path(self.settings, external_task_id)))
+            path = self._external_id_path(self.settings, external_task_id, endpoint)
+            return parse_task(self._request_once("GET", path))
         except KlingTaskNotFoundError:
             return None
 
-    def find_task(self, external_task_id: str) -> dict[str, Any] | None:
+    def find_task(self, external_task_id: str, endpoint: str = "text2video") -> dict[str, Any] | None:
         """
         Return the task submitted with this ``external_task_id``, or None if there is none.
 
@@ -594,10 +654,13 @@ class KlingHook(_KlingHookBase):
         raises :class:`~airflow_provider_kling.exceptions.KlingConfigurationError`).
 
         :param external_task_id: the id given at submit.
+        :param endpoint: the endpoint it was submitted to.
         """
         from tenacity import Retrying
 
-        return Retrying(**self._retry_policy(self.settings))(self._find_once, external_task_id)
+        return Retrying(**self._retry_policy(self.settings))(
+            self._find_once, external_task_id, endpoint_named(endpoint)
+        )
 
     def list_tasks(self, page: int = 1, page_size: int = 30) -> list[dict[str, Any]]:
         """
@@ -764,6 +827,54 @@ def _content_length(headers: Any) -> int | None:
     """The ``Content-Length`` a server announced, or None when it announced none (or nonsense)."""
     value = headers.get("Content-Length")
     return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether an image given as text names a file to read: a path or a URL of storage, never http or Base64."""
+    if text.startswith(("https://", "http://")):
+        return False
+    # Base64 has no "." nor ":", so neither a scheme nor an extension is ever Base64 text.
+    return "://" in text or (text.startswith("/") and text.lower().endswith((".jpg", ".jpeg", ".png")))
+
+
+def _read_image(field: str, value: Any) -> Any:
+    """An image named by a path or ``ObjectStoragePath``, read, checked and returned as Base64; others as given."""
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    if not isinstance(value, (os.PathLike, ObjectStoragePath)) and not (
+        isinstance(value, str) and _names_a_file(value)
+    ):
+        return value
+    import base64
+
+    from airflow_provider_kling.contract import IMAGE_MAX_BYTES
+
+    text = str(value)
+    try:
+        path = (
+            value
+            if isinstance(value, ObjectStoragePath)
+            else ObjectStoragePath(text if "://" in text else f"file://{text}")
+        )
+        with path.open("rb") as image:
+            data = image.read(IMAGE_MAX_BYTES + 1)
+    except Exception as error:  # any filesystem's refusal: missing file, permission, missing bucket...
+        raise KlingValidationError(field, f"could not read {text!r} ({type(error).__name__}: {error})") from None
+    return base64.b64encode(check_image_bytes(field, data)).decode()
+
+
+def _inline_images(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The request fields with every image named by a path read into Base64 (before anything is sent)."""
+    inlined = dict(fields)
+    for name in ("image", "image_tail"):
+        if name in inlined:
+            inlined[name] = _read_image(name, inlined[name])
+    if isinstance(inlined.get("image_list"), (list, tuple)):
+        inlined["image_list"] = [
+            {"image": _read_image(f"image_list[{index}]", listed_image(item))}
+            for index, item in enumerate(inlined["image_list"])
+        ]
+    return inlined
 
 
 class _SubmissionPlan:
@@ -963,10 +1074,12 @@ class KlingAsyncHook(_KlingHookBase):
         policy = self._retry_policy(await self.get_settings())
         return await AsyncRetrying(**policy)(self._request_once, method, route)
 
-    async def get_task(self, task_id: str) -> dict[str, Any]:
+    async def get_task(self, task_id: str, endpoint: str = "text2video") -> dict[str, Any]:
         """
         Return the task object of a Kling task.
 
         :param task_id: the Kling ``task_id`` (on Kling's own API, also an ``external_task_id``).
+        :param endpoint: the endpoint the task was submitted to (it is queried there).
         """
-        return parse_task(await self._request("GET", self._task_path(await self.get_settings(), task_id)))
+        path = self._task_path(await self.get_settings(), task_id, endpoint_named(endpoint))
+        return parse_task(await self._request("GET", path))

@@ -1,4 +1,4 @@
-"""Operator that generates a video from a text prompt with Kling, safe to retry."""
+"""The core every Kling video operator shares (safe to retry, waits blocking or deferred), and text-to-video."""
 
 from __future__ import annotations
 
@@ -38,69 +38,44 @@ def generation_external_task_id(base: str, generation: int) -> str:
     return base if generation == 1 else f"{base}-{generation}"
 
 
-class KlingText2VideoOperator(BaseOperator):
+class KlingVideoOperator(BaseOperator):
     """
-    Generate a video from a text prompt with Kling, wait for it, and return the final task object.
+    Submit a Kling video task, wait for it, and return the final task object: the core of every Kling operator.
+
+    A subclass declares its ``endpoint`` (a name in :data:`~airflow_provider_kling.contract.ENDPOINTS`)
+    and keeps each of that endpoint's request fields in an attribute of the same name; everything
+    else (validation before anything is paid for, retry safety, waiting, storing videos, Asset
+    events, the extra link) is here.
 
     The XCom return value is Kling's task object (``task_id``, ``task_status``, ``task_result``
-    with ``videos[].url``); with ``wait_for_completion=False`` it is the submitted task, for a
-    :class:`~airflow_provider_kling.sensors.kling.KlingTaskSensor` to wait on.
+    with ``videos[].url`` and ``videos[].id``); with ``wait_for_completion=False`` it is the submitted
+    task, for a :class:`~airflow_provider_kling.sensors.kling.KlingTaskSensor` to wait on.
 
-    **Never paid twice.** A first try sends one request, the submission. Each generation carries an
-    ``external_task_id`` derived from the task instance (dag, task, run, map index) unless you give
-    one, and the operator records it before submitting, and the Kling ``task_id`` after: in the task
-    state store (Airflow 3.3+), or else in an Airflow Variable that is removed once the task has its
-    result. A retried, restarted or re-run task instance reads its earlier generation by
-    that ``task_id``: one still rendering is waited for, one that succeeded is returned, and only
-    after a failed one is a new one submitted (``<id>-2``, ``<id>-3``...). If the earlier try
-    never learnt its ``task_id`` (the answer was lost, or the worker died right after
-    submitting), Kling's own API is asked by ``external_task_id``; CometAPI cannot be asked, and
-    ``on_unknown_submission`` decides. This also covers the window that Airflow's
-    ``ResumableJobMixin`` documents as a known limitation (between the submission and the record).
+    **Never paid twice.** A first try sends one request, the submission. Where the endpoint takes
+    one, each generation carries an ``external_task_id`` derived from the task instance (dag, task,
+    run, map index) unless you give one. The operator records its submission before sending it, and
+    the Kling ``task_id`` after: in the task state store (Airflow 3.3+), or else in an Airflow
+    Variable that is removed once the task has its result. A retried, restarted or re-run task
+    instance reads its earlier generation by that ``task_id``: one still rendering is waited for,
+    one that succeeded is returned, and only after a failed one is a new one submitted (``<id>-2``,
+    ``<id>-3``...). If the earlier try never learnt its ``task_id`` (the answer was lost, or the
+    worker died right after submitting), Kling's own API is asked by ``external_task_id``; CometAPI
+    (or an endpoint without ``external_task_id``) cannot be asked, and ``on_unknown_submission``
+    decides. This also covers the window that Airflow's ``ResumableJobMixin`` documents as a known
+    limitation (between the submission and the record).
 
     Every field is validated before anything is sent. Kling has no cancel call: a generation keeps
     rendering (and is paid for) when the Airflow task is killed or times out; the next try of the
     same task instance picks it up instead of paying again.
 
-    :param prompt: the text prompt, 1 to 500 characters on CometAPI, 2,500 on Kling's own API; none with
-        ``shot_type="customize"`` (each shot has its own). Templated.
-    :param negative_prompt: what to keep out of the video, at most 200 characters on CometAPI, 2,500 on
-        Kling's own API. Templated.
-    :param model_name: ``kling-v1``, ``kling-v1-6``, ``kling-v2-master``, ``kling-v2-1-master``,
-        ``kling-v2-5-turbo``, ``kling-v2-6`` or ``kling-v3`` (more through the connection's
-        ``extra_models``); default: the service's. Templated.
-    :param cfg_scale: prompt adherence from 0 to 1 (not for the kling-v2.x models); checked when
-        the DAG is parsed.
-    :param mode: ``std`` (default) or ``pro`` (higher quality, costs more). Templated.
-    :param aspect_ratio: ``16:9`` (default), ``9:16`` or ``1:1``. Templated.
-    :param duration: video length in seconds, 5 (default) or 10; on Kling's own API, kling-v3 takes 3 to 15.
-        With ``multi_prompt``, the shots' total (the default). Templated.
-    :param sound: ``on`` or ``off``, for models with generated audio (kling-v2-6, kling-v3; refused for the
-        other known models, left to the service when ``model_name`` is unset or an extra model). Templated.
-    :param camera_control: ``{"type": T}`` with T one of ``down_back``, ``forward_up``,
-        ``right_turn_forward``, ``left_turn_forward``, or ``{"type": "simple", "config": {...}}``
-        with exactly one of horizontal, vertical, pan, tilt, roll, zoom non-zero (-10 to 10).
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation (unique per account), at most
-        120 characters (a later generation adds ``-2``, ``-3``...); default: derived from the task
-        instance. Templated.
-    :param multi_shot: ``True`` renders several shots in one video (kling-v3; set ``model_name``); checked
-        when the DAG is parsed. CometAPI does not document it: a relay that drops it renders one shot.
-    :param shot_type: with ``multi_shot``: ``customize`` (your shots, in ``multi_prompt``) or
-        ``intelligence`` (Kling plans the shots from ``prompt``). Templated.
-    :param multi_prompt: with ``shot_type="customize"``: 1 to 6 shots, each ``{"prompt": text of at most
-        512 characters, "duration": seconds}``, numbered in order; their durations add up to ``duration``.
-        Templated.
-    :param watermark_info: ``{"enabled": True}`` for a watermarked copy of each video as well
-        (``watermark_url`` beside ``url`` in the result); checked when the DAG is parsed.
     :param extra_fields: request fields this provider does not know yet (a newer service's), as a dict
         sent as given and logged; the service checks them. Fields that have their own argument are refused
         here. Templated.
     :param on_unknown_submission: what a try does when an earlier submission of this task
         instance may have created a task that the backend cannot be asked about (CometAPI, after a
-        lost answer): ``resubmit`` (default) submits again with the same ``external_task_id``, so
+        lost answer): ``resubmit`` (default) submits again (with the same ``external_task_id``), so
         the video comes on schedule but a second generation may be paid for; ``fail`` fails the
-        task without retrying, naming the ``external_task_id`` to look for, and pays nothing more.
+        task without retrying and pays nothing more.
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param wait_for_completion: wait for the video (default); False returns once submitted.
     :param deferrable: wait in the triggerer, holding no worker slot; default: Airflow's
@@ -119,43 +94,15 @@ class KlingText2VideoOperator(BaseOperator):
     ``video_urls`` and ``stored_paths``, so downstream DAGs can be scheduled on new videos.
     """
 
-    template_fields: Sequence[str] = (
-        "prompt",
-        "negative_prompt",
-        "model_name",
-        "mode",
-        "aspect_ratio",
-        "duration",
-        "sound",
-        "callback_url",
-        "external_task_id",
-        "shot_type",
-        "multi_prompt",
-        "extra_fields",
-        "output_path",
-    )
-    template_fields_renderers: ClassVar[dict[str, str]] = {"prompt": "md", "negative_prompt": "md"}
+    #: The endpoint this operator submits to (see :data:`~airflow_provider_kling.contract.ENDPOINTS`).
+    endpoint: ClassVar[str]
+    template_fields: Sequence[str] = ("extra_fields", "output_path")
     operator_extra_links = (KlingVideoLink(),)
     ui_color = "#d9f2ff"
 
     def __init__(
         self,
         *,
-        prompt: str | None = None,
-        negative_prompt: str | None = None,
-        model_name: str | None = None,
-        cfg_scale: float | None = None,
-        mode: str | None = None,
-        aspect_ratio: str | None = None,
-        duration: int | str | None = None,
-        sound: str | None = None,
-        camera_control: dict[str, Any] | None = None,
-        callback_url: str | None = None,
-        external_task_id: str | None = None,
-        multi_shot: bool | None = None,
-        shot_type: str | None = None,
-        multi_prompt: list[dict[str, Any]] | None = None,
-        watermark_info: dict[str, bool] | None = None,
         extra_fields: dict[str, Any] | None = None,
         on_unknown_submission: str = "resubmit",
         kling_conn_id: str = "kling_default",
@@ -168,31 +115,13 @@ class KlingText2VideoOperator(BaseOperator):
     ) -> None:
         from airflow_provider_kling.contract import (
             UNKNOWN_SUBMISSION_POLICIES,
-            check_camera_control,
-            check_cfg_scale,
             check_choice,
             check_conn_id,
             check_flag,
             check_seconds,
-            check_watermark_info,
         )
 
         super().__init__(**kwargs)
-        self.prompt = prompt
-        self.negative_prompt = negative_prompt
-        self.model_name = model_name
-        self.cfg_scale = cfg_scale if cfg_scale is None else check_cfg_scale(cfg_scale)
-        self.mode = mode
-        self.aspect_ratio = aspect_ratio
-        self.duration = duration
-        self.sound = sound
-        self.camera_control = camera_control if camera_control is None else check_camera_control(camera_control)
-        self.callback_url = callback_url
-        self.external_task_id = external_task_id
-        self.multi_shot = multi_shot if multi_shot is None else check_flag("multi_shot", multi_shot)
-        self.shot_type = shot_type
-        self.multi_prompt = multi_prompt
-        self.watermark_info = watermark_info if watermark_info is None else check_watermark_info(watermark_info)
         self.extra_fields = extra_fields
         self.on_unknown_submission = check_choice(
             "on_unknown_submission", on_unknown_submission, UNKNOWN_SUBMISSION_POLICIES
@@ -213,13 +142,13 @@ class KlingText2VideoOperator(BaseOperator):
         return KlingHook(self.kling_conn_id)
 
     def _request_fields(self) -> dict[str, Any]:
-        from airflow_provider_kling.contract import REQUEST_FIELDS
+        from airflow_provider_kling.contract import endpoint_named
 
-        return {name: getattr(self, name) for name in REQUEST_FIELDS}
+        return {name: getattr(self, name) for name in endpoint_named(self.endpoint).fields}
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, find or submit this task instance's generation, then wait for it."""
-        body = self.hook.validate_text2video(extra_fields=self.extra_fields, **self._request_fields())
+        body = self.hook.validate(self.endpoint, extra_fields=self.extra_fields, **self._request_fields())
         if len(body.get("external_task_id", "")) > EXTERNAL_TASK_ID_MAX_CHARS:
             from airflow_provider_kling.exceptions import KlingValidationError
 
@@ -242,11 +171,12 @@ class KlingText2VideoOperator(BaseOperator):
                     deadline=deadline,
                     kling_conn_id=self.kling_conn_id,
                     poll_interval=self.poll_interval,
+                    endpoint=self.endpoint,
                 ),
                 method_name="execute_complete",
             )
         waited = self.hook.wait_for_task(
-            task["task_id"], poll_interval=self.poll_interval, timeout=deadline - time.time()
+            task["task_id"], endpoint=self.endpoint, poll_interval=self.poll_interval, timeout=deadline - time.time()
         )
         return self._result(context, waited)
 
@@ -265,8 +195,15 @@ class KlingText2VideoOperator(BaseOperator):
         return self._result(context, event["task"])
 
     def _find_or_submit(self, context: Context, body: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_kling.contract import TaskStatus, split_request_fields, task_status
+        from airflow_provider_kling.contract import (
+            TaskStatus,
+            endpoint_named,
+            loggable_body,
+            split_request_fields,
+            task_status,
+        )
 
+        kind = endpoint_named(self.endpoint)
         store = self._submission_store(context)
         base = body.pop("external_task_id", None) or self._derived_id(context)
         # A first try has no earlier submission to find: it reads nothing (a missing Variable is logged as an error).
@@ -295,13 +232,14 @@ class KlingText2VideoOperator(BaseOperator):
                     "Kling no longer knows task %s from an earlier try: submitting a new generation", record["task_id"]
                 )
                 generation += 1
-        external_id = generation_external_task_id(base, generation)
-        record = {"generation": generation, "external_task_id": external_id}
+        ids = {"external_task_id": generation_external_task_id(base, generation)} if kind.takes_external_task_id else {}
+        record = {"generation": generation, **ids}
         store.set(SUBMISSION_STATE_KEY, record)
-        self.log.info("Submitting to Kling: %s", json.dumps({**body, "external_task_id": external_id}))
-        task = self.hook.create_text2video(
-            **split_request_fields(body)[0],
-            external_task_id=external_id,
+        self.log.info("Submitting a %s task to Kling: %s", kind.title, json.dumps(loggable_body({**body, **ids})))
+        task = self.hook.create_task(
+            self.endpoint,
+            **split_request_fields(body, kind.fields)[0],
+            **ids,
             extra_fields=self.extra_fields,
             on_unknown_submission=self.on_unknown_submission,
         )
@@ -331,27 +269,31 @@ class KlingText2VideoOperator(BaseOperator):
 
         if record.get("task_id"):
             try:
-                return self.hook.get_task(record["task_id"])
+                return self.hook.get_task(record["task_id"], self.endpoint)
             except KlingTaskNotFoundError:
                 return None
         external_id = record.get("external_task_id")
         backend = self.hook.settings.backend
-        if backend.lookup_by_external_task_id:
-            return self.hook.find_task(external_id)
+        if external_id and backend.lookup_by_external_task_id:
+            return self.hook.find_task(external_id, self.endpoint)
+        if external_id:
+            submitted = f"external_task_id {external_id!r}"
+            why = f"the {backend.name} backend cannot look tasks up by external_task_id"
+        else:
+            submitted = f"a {self.endpoint} task"
+            why = "that endpoint takes no external_task_id to look it up by"
         if self.on_unknown_submission == "fail":
             raise KlingSubmissionUnknownError(
-                f"An earlier try submitted external_task_id {external_id!r} but never learnt its task_id, and "
-                f"the {backend.name} backend cannot look tasks up by external_task_id. Not submitting again "
-                "(on_unknown_submission='fail'): look for the task in the service's console and wait on its "
+                f"An earlier try submitted {submitted} but never learnt its task_id, and {why}. Not submitting "
+                "again (on_unknown_submission='fail'): look for the task in the service's console and wait on its "
                 "task_id with KlingTaskSensor, or set on_unknown_submission='resubmit'",
                 external_task_id=external_id,
             )
         self.log.warning(
-            "An earlier try submitted external_task_id %s but never learnt its task_id, and the %s backend "
-            "cannot look tasks up by external_task_id: submitting again (on_unknown_submission='resubmit'); "
-            "a second generation may be paid for",
-            external_id,
-            backend.name,
+            "An earlier try submitted %s but never learnt its task_id, and %s: submitting again "
+            "(on_unknown_submission='resubmit'); a second generation may be paid for",
+            submitted,
+            why,
         )
         return None
 
@@ -456,3 +398,103 @@ class KlingText2VideoOperator(BaseOperator):
         for outlet in self.outlets:
             if isinstance(outlet, Asset):
                 context["outlet_events"][outlet].extra.update(extra)
+
+
+class KlingText2VideoOperator(KlingVideoOperator):
+    """
+    Generate a video from a text prompt with Kling (``/v1/videos/text2video``), wait for it, and return
+    the final task object. Safe to retry: see :class:`KlingVideoOperator`, whose arguments it also takes.
+
+    :param prompt: the text prompt, 1 to 500 characters on CometAPI, 2,500 on Kling's own API; none with
+        ``shot_type="customize"`` (each shot has its own). Templated.
+    :param negative_prompt: what to keep out of the video, at most 200 characters on CometAPI, 2,500 on
+        Kling's own API. Templated.
+    :param model_name: ``kling-v1``, ``kling-v1-6``, ``kling-v2-master``, ``kling-v2-1-master``,
+        ``kling-v2-5-turbo``, ``kling-v2-6`` or ``kling-v3`` (more through the connection's
+        ``extra_models``); default: the service's. Templated.
+    :param cfg_scale: prompt adherence from 0 to 1 (not for the kling-v2.x models); checked when
+        the DAG is parsed.
+    :param mode: ``std`` (default) or ``pro`` (higher quality, costs more). Templated.
+    :param aspect_ratio: ``16:9`` (default), ``9:16`` or ``1:1``. Templated.
+    :param duration: video length in seconds, 5 (default) or 10; on Kling's own API, kling-v3 takes 3 to 15.
+        With ``multi_prompt``, the shots' total (the default). Templated.
+    :param sound: ``on`` or ``off``, for models with generated audio (kling-v2-6, kling-v3; refused for the
+        other known models, left to the service when ``model_name`` is unset or an extra model). Templated.
+    :param camera_control: ``{"type": T}`` with T one of ``down_back``, ``forward_up``,
+        ``right_turn_forward``, ``left_turn_forward``, or ``{"type": "simple", "config": {...}}``
+        with exactly one of horizontal, vertical, pan, tilt, roll, zoom non-zero (-10 to 10).
+    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
+    :param external_task_id: your own id for the first generation (unique per account), at most
+        120 characters (a later generation adds ``-2``, ``-3``...); default: derived from the task
+        instance. Templated.
+    :param multi_shot: ``True`` renders several shots in one video (kling-v3; set ``model_name``); checked
+        when the DAG is parsed. CometAPI does not document it: a relay that drops it renders one shot.
+    :param shot_type: with ``multi_shot``: ``customize`` (your shots, in ``multi_prompt``) or
+        ``intelligence`` (Kling plans the shots from ``prompt``). Templated.
+    :param multi_prompt: with ``shot_type="customize"``: 1 to 6 shots, each ``{"prompt": text of at most
+        512 characters, "duration": seconds}``, numbered in order; their durations add up to ``duration``.
+        Templated.
+    :param watermark_info: ``{"enabled": True}`` for a watermarked copy of each video as well
+        (``watermark_url`` beside ``url`` in the result); checked when the DAG is parsed.
+    """
+
+    endpoint = "text2video"
+    template_fields: Sequence[str] = (
+        "prompt",
+        "negative_prompt",
+        "model_name",
+        "mode",
+        "aspect_ratio",
+        "duration",
+        "sound",
+        "callback_url",
+        "external_task_id",
+        "shot_type",
+        "multi_prompt",
+        *KlingVideoOperator.template_fields,
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"prompt": "md", "negative_prompt": "md"}
+
+    def __init__(
+        self,
+        *,
+        prompt: str | None = None,
+        negative_prompt: str | None = None,
+        model_name: str | None = None,
+        cfg_scale: float | None = None,
+        mode: str | None = None,
+        aspect_ratio: str | None = None,
+        duration: int | str | None = None,
+        sound: str | None = None,
+        camera_control: dict[str, Any] | None = None,
+        callback_url: str | None = None,
+        external_task_id: str | None = None,
+        multi_shot: bool | None = None,
+        shot_type: str | None = None,
+        multi_prompt: list[dict[str, Any]] | None = None,
+        watermark_info: dict[str, bool] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_kling.contract import (
+            check_camera_control,
+            check_cfg_scale,
+            check_flag,
+            check_watermark_info,
+        )
+
+        super().__init__(**kwargs)
+        self.prompt = prompt
+        self.negative_prompt = negative_prompt
+        self.model_name = model_name
+        self.cfg_scale = cfg_scale if cfg_scale is None else check_cfg_scale(cfg_scale)
+        self.mode = mode
+        self.aspect_ratio = aspect_ratio
+        self.duration = duration
+        self.sound = sound
+        self.camera_control = camera_control if camera_control is None else check_camera_control(camera_control)
+        self.callback_url = callback_url
+        self.external_task_id = external_task_id
+        self.multi_shot = multi_shot if multi_shot is None else check_flag("multi_shot", multi_shot)
+        self.shot_type = shot_type
+        self.multi_prompt = multi_prompt
+        self.watermark_info = watermark_info if watermark_info is None else check_watermark_info(watermark_info)

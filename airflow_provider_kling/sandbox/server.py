@@ -40,10 +40,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from airflow_provider_kling.contract import (
     ACTIVE_STATUSES,
     BACKENDS,
+    ENDPOINTS,
     FAILED,
     SUCCEEDED,
-    TEXT2VIDEO_ROUTE,
-    build_text2video_request,
+    TEXT2VIDEO,
+    Endpoint,
+    build_request,
     split_request_fields,
 )
 from airflow_provider_kling.exceptions import KlingValidationError
@@ -124,6 +126,7 @@ class SandboxTask:
 
     task_id: str
     body: dict[str, Any]
+    endpoint: str
     created_ms: int
     render_seconds: float
     fails: bool
@@ -209,7 +212,9 @@ class KlingSandbox:
         self.access_key = access_key
         self.profile = profile
         self.backend = BACKENDS[profile]
-        self.route = self.backend.path(TEXT2VIDEO_ROUTE)
+        #: The text-to-video route; every endpoint's route, by path.
+        self.route = self.backend.path(TEXT2VIDEO.route)
+        self.routes = {self.backend.path(endpoint.route): endpoint for endpoint in ENDPOINTS.values()}
         self.chaos_rate = chaos_rate
         self._chaos = random.Random(seed)
         self.render_seconds = render_seconds
@@ -311,12 +316,16 @@ class KlingSandbox:
                 return fault
         return None
 
-    def create_task(self, body: dict[str, Any]) -> SandboxTask:
+    def create_task(self, body: dict[str, Any], endpoint: Endpoint = TEXT2VIDEO) -> SandboxTask:
         """Validate and store a submitted task; raises KlingValidationError like the real service."""
         # Fields the contract does not know are taken and ignored: Kling's answer to them is undocumented.
-        known, extra = split_request_fields(body)
-        clean = build_text2video_request(known, backend=self.backend, extra_fields=extra)
+        known, extra = split_request_fields(body, endpoint.fields)
+        clean = build_request(endpoint, known, backend=self.backend, extra_fields=extra)
         with self._lock:
+            if "video_id" in clean and not any(
+                task.status() == SUCCEEDED and clean["video_id"] == f"{task.task_id}-0" for task in self.tasks.values()
+            ):
+                raise KlingValidationError("video_id", f"{clean['video_id']!r} is no video of this account")
             external_id = clean.get("external_task_id")
             if (
                 self.profile == "kling"
@@ -327,6 +336,7 @@ class KlingSandbox:
             task = SandboxTask(
                 task_id=str(next(self._ids)),
                 body=clean,
+                endpoint=endpoint.name,
                 created_ms=int(time.time() * 1000),
                 render_seconds=self.render_seconds,
                 fails=FAIL_MARKER in json.dumps([clean.get("prompt"), clean.get("multi_prompt")]),
@@ -334,15 +344,15 @@ class KlingSandbox:
             self.tasks[task.task_id] = task
         return task
 
-    def find(self, task_or_external_id: str) -> SandboxTask | None:
-        """Look a task up by task id, then (Kling's own API only) by external id."""
+    def find(self, task_or_external_id: str, endpoint: Endpoint | None = None) -> SandboxTask | None:
+        """Look a task up by task id, then (Kling's own API only) by external id; only ``endpoint``'s, if given."""
         with self._lock:
             task = self.tasks.get(task_or_external_id)
             if task is None and self.backend.lookup_by_external_task_id:
                 task = next(
                     (t for t in self.tasks.values() if t.body.get("external_task_id") == task_or_external_id), None
                 )
-            return task
+            return task if task is None or endpoint is None or task.endpoint == endpoint.name else None
 
     def kling_error(self, status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:
         """Kling's error answer as this profile gives it: as is, or wrapped by the relay as ``fail_to_fetch_task``."""
@@ -543,10 +553,12 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             return self._send(status, payload)
 
         def _api(self, method: str, path: str, query: str) -> tuple[int, Any]:
-            route = sandbox.route
-            by_id = method == "GET" and path.startswith(f"{route}/") and "/" not in path[len(route) + 1 :]
-            listed = method == "GET" and path == route and sandbox.backend.list_route
-            routed = by_id or listed or (method == "POST" and path == route)
+            endpoint, by_id = sandbox.routes.get(path), None
+            parent, _, tail = path.rpartition("/")
+            if endpoint is None and method == "GET" and parent in sandbox.routes:
+                endpoint, by_id = sandbox.routes[parent], tail
+            listed = method == "GET" and by_id is None and endpoint is TEXT2VIDEO and sandbox.backend.list_route
+            routed = endpoint is not None and (by_id is not None or listed or method == "POST")
             if not routed and sandbox.profile == "cometapi":
                 return 200, RELAY_HTML  # the relay's web UI answers every path it does not route
             refused = sandbox.refuse_auth(self.headers.get("Authorization"))
@@ -561,7 +573,7 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                         sandbox.submissions.append(body)
                     if not isinstance(body, dict):
                         return sandbox.kling_error(400, 1200, "the request body must be a JSON object")
-                    task = sandbox.create_task(body)
+                    task = sandbox.create_task(body, endpoint)
                 except ValueError as error:
                     return sandbox.kling_error(400, 1201, str(error))
                 created = task.as_json(sandbox.url)
@@ -575,10 +587,14 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 page = int(params.get("pageNum", ["1"])[0])
                 size = int(params.get("pageSize", ["30"])[0])
                 with sandbox._lock:
-                    newest_first = sorted(sandbox.tasks.values(), key=lambda t: t.started, reverse=True)
+                    newest_first = sorted(
+                        (task for task in sandbox.tasks.values() if task.endpoint == TEXT2VIDEO.name),
+                        key=lambda t: t.started,
+                        reverse=True,
+                    )
                 chosen = newest_first[(page - 1) * size : page * size]
                 return 200, _envelope([task.as_json(sandbox.url) for task in chosen])
-            task = sandbox.find(unquote(path[len(route) + 1 :]))
+            task = sandbox.find(unquote(by_id), endpoint)
             if task is not None:
                 return 200, _envelope(task.as_json(sandbox.url))
             if sandbox.profile == "cometapi":

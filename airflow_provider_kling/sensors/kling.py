@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 class KlingTaskSensor(BaseSensorOperator):
     """
-    Wait for a Kling text-to-video task to end; return its final task object as the XCom value.
+    Wait for a Kling video task to end; return its final task object as the XCom value.
 
     A task that ends ``failed`` fails the sensor with Kling's ``task_status_msg`` and no retry (the
     task cannot change). ``timeout``, ``soft_fail`` and ``mode`` behave as in any Airflow sensor.
@@ -31,6 +31,8 @@ class KlingTaskSensor(BaseSensorOperator):
     :param kling_task_id: the Kling ``task_id`` to wait for (on Kling's own API, an ``external_task_id``
         also works; CometAPI knows tasks by ``task_id`` only). Templated,
         e.g. ``"{{ ti.xcom_pull('submit')['task_id'] }}"``.
+    :param endpoint: the endpoint the task was submitted to: ``text2video`` (default), ``image2video``,
+        ``multi-image2video`` or ``video-extend`` (each is queried on its own route).
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param deferrable: wait in the triggerer instead of a worker; default: Airflow's
         ``[operators] default_deferrable``.
@@ -45,16 +47,18 @@ class KlingTaskSensor(BaseSensorOperator):
         self,
         *,
         kling_task_id: str,
+        endpoint: str = "text2video",
         kling_conn_id: str = "kling_default",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float = 10,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_kling.contract import check_conn_id, check_flag, check_seconds
+        from airflow_provider_kling.contract import check_conn_id, check_flag, check_seconds, endpoint_named
 
         super().__init__(poke_interval=poke_interval, **kwargs)
         check_seconds("poke_interval", self.poke_interval)
         self.kling_task_id = kling_task_id
+        self.endpoint = endpoint_named(endpoint).name
         self.kling_conn_id = check_conn_id(kling_conn_id)
         self.deferrable = check_flag("deferrable", deferrable)
         self.kling_video_url: str | None = None
@@ -86,7 +90,7 @@ class KlingTaskSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Ask Kling for the task once."""
-        task = self.hook.get_task(self.kling_task_id)
+        task = self.hook.get_task(self.kling_task_id, self.endpoint)
         return PokeReturnValue(is_done=self._done(context, task), xcom_value=task)
 
     def execute(self, context: Context) -> Any:
@@ -104,6 +108,7 @@ class KlingTaskSensor(BaseSensorOperator):
                 deadline=time.time() + self.timeout,
                 kling_conn_id=self.kling_conn_id,
                 poll_interval=self.poke_interval,
+                endpoint=self.endpoint,
             ),
             method_name="execute_complete",
         )

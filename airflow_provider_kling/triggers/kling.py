@@ -27,6 +27,8 @@ class KlingTaskTrigger(BaseTrigger):
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param poll_interval: seconds between polls.
     :param started_at: when the wait began (seconds since the epoch), for elapsed times in logs.
+    :param endpoint: the endpoint the task was submitted to (``text2video``, ``image2video``...): it is
+        queried there.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class KlingTaskTrigger(BaseTrigger):
         kling_conn_id: str = "kling_default",
         poll_interval: float = 10.0,
         started_at: float | None = None,
+        endpoint: str = "text2video",
     ) -> None:
         super().__init__()
         self.kling_task_id = kling_task_id
@@ -43,6 +46,7 @@ class KlingTaskTrigger(BaseTrigger):
         self.kling_conn_id = kling_conn_id
         self.poll_interval = poll_interval
         self.started_at = time.time() if started_at is None else started_at
+        self.endpoint = endpoint
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the kwargs that recreate this trigger."""
@@ -54,6 +58,7 @@ class KlingTaskTrigger(BaseTrigger):
                 "kling_conn_id": self.kling_conn_id,
                 "poll_interval": self.poll_interval,
                 "started_at": self.started_at,
+                "endpoint": self.endpoint,
             },
         )
 
@@ -83,7 +88,7 @@ class KlingTaskTrigger(BaseTrigger):
         try:
             while True:
                 try:
-                    task = await hook.get_task(self.kling_task_id)
+                    task = await hook.get_task(self.kling_task_id, self.endpoint)
                     known = task_status(task)
                     urls = succeeded_video_urls(task) if known is TaskStatus.SUCCEED else []
                 except KlingWaitTimeoutError:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import pendulum
 from airflow.providers.common.compat.sdk import DAG
 
+from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
+from airflow_provider_kling.operators.multi_image2video import KlingMultiImage2VideoOperator
+from airflow_provider_kling.operators.video_extend import KlingVideoExtendOperator
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -22,6 +26,30 @@ for deferrable in (False, True):
             params={"water": "pond"},
             duration=5,
             aspect_ratio="9:16",
+            deferrable=deferrable,
+            **FAST,
+        )
+
+#: The example DAGs' still image: a 320x320 PNG.
+STILL = str(Path(__file__).resolve().parents[2] / "example_dags" / "still.png")
+
+for deferrable in (False, True):
+    with DAG(f"kling_image_family_{'deferrable' if deferrable else 'blocking'}", schedule=None, start_date=START):
+        animate = KlingImage2VideoOperator(
+            task_id="animate", image=STILL, image_tail=f"file://{STILL}", prompt="dawn", deferrable=deferrable, **FAST
+        )
+        extend = KlingVideoExtendOperator(
+            task_id="extend",
+            video_id="{{ ti.xcom_pull(task_ids='animate')['task_result']['videos'][0]['id'] }}",
+            prompt="and then day",
+            deferrable=deferrable,
+            **FAST,
+        )
+        animate >> extend
+        KlingMultiImage2VideoOperator(
+            task_id="combine",
+            image_list=[STILL, {"image": "https://images.example/b.jpg"}],
+            prompt="two stills, one scene",
             deferrable=deferrable,
             **FAST,
         )

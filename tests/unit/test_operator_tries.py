@@ -81,7 +81,7 @@ def test_a_first_try_submits_once_records_the_task_and_returns_its_video(sandbox
     task = operator.execute(context)
     assert task["task_status"] == "succeed" and _sent_ids(sandbox) == [BASE]
     log = _logged(caplog, capfd)
-    assert f'Submitting to Kling: {{"prompt": "a fox", "external_task_id": "{BASE}"}}' in log
+    assert f'Submitting a text-to-video task to Kling: {{"prompt": "a fox", "external_task_id": "{BASE}"}}' in log
     assert f"Kling task {task['task_id']} submitted (submitted)" in log
     assert f"Kling task {task['task_id']} produced: {task['task_result']['videos'][0]['url']}" in log
     assert _record(context) == {"generation": 1, "external_task_id": BASE, "task_id": task["task_id"]}
@@ -186,7 +186,7 @@ def test_on_cometapi_a_lost_submission_is_sent_again_with_the_same_id_by_default
     _operator().execute(task_context(try_number=2, store=store))
     assert _sent_ids(cometapi_sandbox) == [f"{BASE}-2"]
     assert (
-        f"An earlier try submitted external_task_id {BASE}-2 but never learnt its task_id, and the cometapi backend "
+        f"An earlier try submitted external_task_id '{BASE}-2' but never learnt its task_id, and the cometapi backend "
         "cannot look tasks up by external_task_id: submitting again (on_unknown_submission='resubmit'); a second "
         "generation may be paid for" in _logged(caplog, capfd)
     )

@@ -34,7 +34,12 @@ def _recreated(serialized: tuple[str, dict]) -> KlingTaskTrigger:
 
 def test_serialize_gives_back_every_argument():
     trigger = KlingTaskTrigger(
-        "880001", deadline=1_900_000_000.5, kling_conn_id="kling_eu", poll_interval=7.5, started_at=1_800_000_000.25
+        "880001",
+        deadline=1_900_000_000.5,
+        kling_conn_id="kling_eu",
+        poll_interval=7.5,
+        started_at=1_800_000_000.25,
+        endpoint="video-extend",
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
@@ -44,6 +49,7 @@ def test_serialize_gives_back_every_argument():
         "kling_conn_id": "kling_eu",
         "poll_interval": 7.5,
         "started_at": 1_800_000_000.25,
+        "endpoint": "video-extend",
     }
 
 

@@ -1,0 +1,80 @@
+"""Operator that animates an image (and optionally an end frame) into a video with Kling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_kling.operators.kling import KlingVideoOperator
+
+
+class KlingImage2VideoOperator(KlingVideoOperator):
+    """
+    Turn an image into a video with Kling (``/v1/videos/image2video``), wait, and return the task object.
+
+    Each image is an http(s) URL that Kling fetches, or a path (``/data/still.png``, ``s3://bucket/still.jpg``)
+    or ``ObjectStoragePath`` of a JPEG or PNG of at most 10 MiB, which the operator reads and sends as
+    Base64, checked before anything is paid for. Safe to retry, with every argument of
+    :class:`KlingVideoOperator`.
+
+    :param image: the first frame (this or ``image_tail``, or both). Templated.
+    :param image_tail: the last frame (not with ``camera_control``). Templated.
+    :param prompt: how the image should move, at most 500 characters on CometAPI, 2,500 on Kling's own API.
+        Templated.
+    :param negative_prompt: what to keep out of the video. Templated.
+    :param model_name: a text-to-video model, ``kling-v1-5`` or ``kling-v2-1`` (more through the
+        connection's ``extra_models``); default: the service's. Templated.
+    :param cfg_scale: prompt adherence from 0 to 1 (not for the kling-v2.x models); checked when the DAG is parsed.
+    :param mode: ``std`` (default) or ``pro``. Templated.
+    :param duration: 5 (default) or 10 seconds; on Kling's own API, kling-v3 takes 3 to 15. Templated.
+    :param camera_control: as for :class:`~airflow_provider_kling.operators.kling.KlingText2VideoOperator`;
+        checked when the DAG is parsed.
+    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
+    :param external_task_id: your own id for the first generation, at most 120 characters; default: derived
+        from the task instance. Templated.
+    """
+
+    endpoint = "image2video"
+    template_fields: Sequence[str] = (
+        "image",
+        "image_tail",
+        "prompt",
+        "negative_prompt",
+        "model_name",
+        "mode",
+        "duration",
+        "callback_url",
+        "external_task_id",
+        *KlingVideoOperator.template_fields,
+    )
+
+    def __init__(
+        self,
+        *,
+        image: Any = None,
+        image_tail: Any = None,
+        prompt: str | None = None,
+        negative_prompt: str | None = None,
+        model_name: str | None = None,
+        cfg_scale: float | None = None,
+        mode: str | None = None,
+        duration: int | str | None = None,
+        camera_control: dict[str, Any] | None = None,
+        callback_url: str | None = None,
+        external_task_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_kling.contract import check_camera_control, check_cfg_scale
+
+        super().__init__(**kwargs)
+        self.image = image
+        self.image_tail = image_tail
+        self.prompt = prompt
+        self.negative_prompt = negative_prompt
+        self.model_name = model_name
+        self.cfg_scale = cfg_scale if cfg_scale is None else check_cfg_scale(cfg_scale)
+        self.mode = mode
+        self.duration = duration
+        self.camera_control = camera_control if camera_control is None else check_camera_control(camera_control)
+        self.callback_url = callback_url
+        self.external_task_id = external_task_id

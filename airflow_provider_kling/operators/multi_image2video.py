@@ -1,0 +1,69 @@
+"""Operator that makes one video from up to four images with Kling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_kling.operators.kling import KlingVideoOperator
+
+
+class KlingMultiImage2VideoOperator(KlingVideoOperator):
+    """
+    Make a video from 1 to 4 reference images with Kling (``/v1/videos/multi-image2video``), wait, and return
+    the task object. Images are given as for
+    :class:`~airflow_provider_kling.operators.image2video.KlingImage2VideoOperator`. Safe to retry, with
+    every argument of :class:`KlingVideoOperator`.
+
+    :param image_list: 1 to 4 images, each an http(s) URL, a path or ``ObjectStoragePath`` of a JPEG or
+        PNG (read and sent as Base64), Base64, or ``{"image": ...}``. Templated.
+    :param prompt: what the video shows, 1 to 500 characters on CometAPI, 2,500 on Kling's own API. Templated.
+    :param negative_prompt: what to keep out of the video. Templated.
+    :param model_name: ``kling-v1-6`` (more through the connection's ``extra_models``); default: the
+        service's. Templated.
+    :param mode: ``std`` (default) or ``pro``. Templated.
+    :param duration: 5 (default) or 10 seconds. Templated.
+    :param aspect_ratio: ``16:9`` (default), ``9:16`` or ``1:1``. Templated.
+    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
+    :param external_task_id: your own id for the first generation, at most 120 characters; default: derived
+        from the task instance. Templated.
+    """
+
+    endpoint = "multi-image2video"
+    template_fields: Sequence[str] = (
+        "image_list",
+        "prompt",
+        "negative_prompt",
+        "model_name",
+        "mode",
+        "duration",
+        "aspect_ratio",
+        "callback_url",
+        "external_task_id",
+        *KlingVideoOperator.template_fields,
+    )
+
+    def __init__(
+        self,
+        *,
+        image_list: list[Any],
+        prompt: str,
+        negative_prompt: str | None = None,
+        model_name: str | None = None,
+        mode: str | None = None,
+        duration: int | str | None = None,
+        aspect_ratio: str | None = None,
+        callback_url: str | None = None,
+        external_task_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.image_list = image_list
+        self.prompt = prompt
+        self.negative_prompt = negative_prompt
+        self.model_name = model_name
+        self.mode = mode
+        self.duration = duration
+        self.aspect_ratio = aspect_ratio
+        self.callback_url = callback_url
+        self.external_task_id = external_task_id

@@ -1,0 +1,263 @@
+"""
+Fast: Kling's other video endpoints (image-to-video, multi-image, video extension) as one contract with
+text-to-video: their fields both ways, images read from storage before anything is paid for, each task queried
+on its own route, and each operator's tries safe to retry. Against the sandbox over loopback where HTTP is needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import pathlib
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import ObjectStoragePath
+from conftest import REPO
+
+from airflow_provider_kling.contract import (
+    IMAGE2VIDEO,
+    IMAGE_MAX_BYTES,
+    MULTI_IMAGE2VIDEO,
+    VIDEO_EXTEND,
+    build_request,
+    endpoint_named,
+    loggable_body,
+)
+from airflow_provider_kling.exceptions import (
+    KlingInvalidRequestError,
+    KlingSubmissionUnknownError,
+    KlingTaskNotFoundError,
+    KlingValidationError,
+)
+from airflow_provider_kling.hooks.kling import KlingHook
+from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
+from airflow_provider_kling.operators.kling import SUBMISSION_STATE_KEY, KlingText2VideoOperator
+from airflow_provider_kling.operators.multi_image2video import KlingMultiImage2VideoOperator
+from airflow_provider_kling.operators.video_extend import KlingVideoExtendOperator
+from airflow_provider_kling.sandbox import Fault
+
+from .task_context import StateStore, task_context
+
+STILL_PATH = REPO / "example_dags" / "still.png"
+STILL = base64.b64encode(STILL_PATH.read_bytes()).decode()
+JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + bytes(64)).decode()
+GIF = base64.b64encode(b"GIF89a" + bytes(64)).decode()
+URL = "https://images.example/still.png"
+
+
+def _refused(endpoint, fields: dict[str, Any], **kwargs: Any) -> KlingValidationError:
+    with pytest.raises(KlingValidationError) as raised:
+        build_request(endpoint, fields, **kwargs)
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fields"),
+    [
+        (IMAGE2VIDEO, {"image": URL}),
+        (IMAGE2VIDEO, {"image": STILL, "image_tail": JPEG, "prompt": "dawn", "model_name": "kling-v2-1"}),
+        (IMAGE2VIDEO, {"image_tail": URL, "duration": "10", "mode": "pro", "cfg_scale": 0.3}),
+        (
+            MULTI_IMAGE2VIDEO,
+            {"image_list": [{"image": URL}, {"image": STILL}], "prompt": "a scene", "aspect_ratio": "1:1"},
+        ),
+        (VIDEO_EXTEND, {"video_id": "993f3e4d-4f7b", "prompt": "and then", "cfg_scale": 0.5}),
+    ],
+    ids=["url", "both-frames", "tail-only", "multi", "extend"],
+)
+def test_good_requests_go_on_the_wire_as_given(endpoint, fields):
+    assert build_request(endpoint, fields) == {**fields, **({"duration": "10"} if "duration" in fields else {})}
+
+
+def test_plain_images_in_an_image_list_are_sent_as_kling_documents_them():
+    body = build_request(MULTI_IMAGE2VIDEO, {"image_list": [URL, STILL], "prompt": "a"})
+    assert body["image_list"] == [{"image": URL}, {"image": STILL}]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fields", "field", "says"),
+    [
+        (IMAGE2VIDEO, {"prompt": "a"}, "image", "is required (or image_tail, or both)"),
+        (IMAGE2VIDEO, {"image": GIF}, "image", "is not a JPEG or PNG image (it starts b'GIF89a"),
+        (IMAGE2VIDEO, {"image": f"data:image/png;base64,{STILL}"}, "image", "starts with a data: prefix"),
+        (IMAGE2VIDEO, {"image": "not base64!"}, "image", "neither a URL nor Base64"),
+        (IMAGE2VIDEO, {"image": ""}, "image", "got ''; allowed: an http(s) URL, a path or ObjectStoragePath"),
+        (IMAGE2VIDEO, {"image": 7}, "image", "got 7; allowed"),
+        (IMAGE2VIDEO, {"image_tail": GIF}, "image_tail", "is not a JPEG or PNG image"),
+        (
+            IMAGE2VIDEO,
+            {"image": URL, "image_tail": URL, "camera_control": {"type": "down_back"}},
+            "camera_control",
+            "cannot be used with image_tail",
+        ),
+        (IMAGE2VIDEO, {"image": URL, "aspect_ratio": "1:1"}, "aspect_ratio", "is not a image-to-video field"),
+        (IMAGE2VIDEO, {"image": URL, "model_name": "kling-v9"}, "model_name", "got 'kling-v9'; allowed: kling-v1"),
+        (IMAGE2VIDEO, {"image": URL, "duration": 7}, "duration", "got '7'; allowed: 5, 10"),
+        (MULTI_IMAGE2VIDEO, {"prompt": "a"}, "image_list", "is required: 1 to 4 images"),
+        (MULTI_IMAGE2VIDEO, {"image_list": [], "prompt": "a"}, "image_list", "allowed: a list of 1 to 4 images"),
+        (MULTI_IMAGE2VIDEO, {"image_list": [URL] * 5, "prompt": "a"}, "image_list", "allowed: a list of 1 to 4"),
+        (MULTI_IMAGE2VIDEO, {"image_list": URL, "prompt": "a"}, "image_list", "allowed: a list of 1 to 4"),
+        (MULTI_IMAGE2VIDEO, {"image_list": [URL, GIF], "prompt": "a"}, "image_list[1]", "is not a JPEG or PNG"),
+        (MULTI_IMAGE2VIDEO, {"image_list": [{"image": URL, "x": 1}], "prompt": "a"}, "image_list[0]", "got {"),
+        (MULTI_IMAGE2VIDEO, {"image_list": [URL]}, "prompt", "is required: 1 to 500 characters"),
+        (
+            MULTI_IMAGE2VIDEO,
+            {"image_list": [URL], "prompt": "a", "model_name": "kling-v3"},
+            "model_name",
+            "allowed: kling-v1-6",
+        ),
+        (VIDEO_EXTEND, {"prompt": "a"}, "video_id", "is required: the id of a video Kling made"),
+        (VIDEO_EXTEND, {"video_id": ""}, "video_id", "got ''; allowed: the id of a video Kling made"),
+        (VIDEO_EXTEND, {"video_id": "a b"}, "video_id", "got 'a b'"),
+        (VIDEO_EXTEND, {"video_id": 42}, "video_id", "got 42"),
+        (
+            VIDEO_EXTEND,
+            {"video_id": "v1", "duration": "5"},
+            "duration",
+            "is not a video extension field; allowed: video_id, prompt",
+        ),
+        (VIDEO_EXTEND, {"video_id": "v1", "external_task_id": "x"}, "external_task_id", "is not a video extension"),
+    ],
+)
+def test_bad_requests_are_refused_naming_the_field_and_what_is_allowed(endpoint, fields, field, says):
+    error = _refused(endpoint, fields)
+    assert error.field == field and says in str(error)
+
+
+def test_an_image_over_10_mib_is_refused():
+    big = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(IMAGE_MAX_BYTES - 7)).decode()
+    error = _refused(IMAGE2VIDEO, {"image": big})
+    assert error.field == "image" and "is larger than 10 MiB; allowed: at most 10485760 bytes" in str(error)
+    exactly = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(IMAGE_MAX_BYTES - 8)).decode()
+    assert build_request(IMAGE2VIDEO, {"image": exactly})["image"] == exactly
+
+
+def test_extra_fields_may_not_hold_an_endpoints_own_field():
+    error = _refused(IMAGE2VIDEO, {"image": URL}, extra_fields={"image_tail": URL})
+    assert error.field == "extra_fields" and "holds image_tail" in str(error)
+    assert build_request(IMAGE2VIDEO, {"image": URL}, extra_fields={"static_mask": URL})["static_mask"] == URL
+
+
+def test_an_unknown_endpoint_is_refused_listing_the_known_ones():
+    with pytest.raises(KlingValidationError, match="allowed: text2video, image2video, multi-image2video, video-extend"):
+        endpoint_named("upscale")
+
+
+def test_logged_bodies_show_base64_images_by_their_size_and_urls_as_they_are():
+    body = {"image": STILL, "image_tail": URL, "image_list": [{"image": JPEG}], "prompt": "a"}
+    assert loggable_body(body) == {
+        "image": f"<Base64 image, {len(STILL)} characters>",
+        "image_tail": URL,
+        "image_list": [{"image": f"<Base64 image, {len(JPEG)} characters>"}],
+        "prompt": "a",
+    }
+
+
+@pytest.mark.parametrize(
+    "given",
+    [str(STILL_PATH), f"file://{STILL_PATH}", STILL_PATH, ObjectStoragePath(f"file://{STILL_PATH}")],
+    ids=["path", "file-url", "pathlib", "object-storage"],
+)
+def test_images_named_by_a_path_are_read_and_sent_as_base64(cometapi_sandbox, given):
+    task = KlingHook().create_task("image2video", image=given, image_tail=URL)
+    assert cometapi_sandbox.submissions == [{"image": STILL, "image_tail": URL}]
+    assert cometapi_sandbox.tasks[task["task_id"]].endpoint == "image2video"
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(IMAGE_MAX_BYTES), "is larger than 10 MiB"),
+        (b"GIF89a" + bytes(100), "is not a JPEG or PNG image"),
+        (None, "could not read"),
+    ],
+    ids=["oversized", "gif", "missing"],
+)
+def test_a_bad_image_file_fails_before_any_request(cometapi_sandbox, tmp_path, content, says):
+    path = tmp_path / "still.png"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(KlingValidationError, match=says) as raised:
+        KlingHook().create_task("multi-image2video", image_list=[URL, str(path)], prompt="a")
+    assert raised.value.field == "image_list[1]"
+    assert cometapi_sandbox.requests == []
+
+
+def test_extending_a_video_kling_does_not_know_is_refused_once_not_retried(sandbox):
+    with pytest.raises(KlingInvalidRequestError, match="is no video of this account"):
+        KlingHook().create_task("video-extend", video_id="993f3e4d-4f7b")
+    assert sandbox.requests == [("POST", sandbox.backend.path("/v1/videos/video-extend"))]
+
+
+def test_each_task_is_queried_on_its_own_endpoints_route(sandbox):
+    hook = KlingHook()
+    task = hook.create_task("image2video", image=URL)
+    assert hook.get_task(task["task_id"], "image2video")["task_id"] == task["task_id"]
+    with pytest.raises(KlingTaskNotFoundError):
+        hook.get_task(task["task_id"])  # the text-to-video route knows no image-to-video task
+
+
+def test_on_klings_own_api_a_lost_image_submission_is_found_by_its_external_task_id(kling_sandbox):
+    kling_sandbox.inject(Fault(drop=True, method="POST"))
+    task = KlingHook().create_task("image2video", image=URL, external_task_id="still-1")
+    assert len(kling_sandbox.tasks) == 1 and task["task_id"] in kling_sandbox.tasks
+    route = kling_sandbox.backend.path("/v1/videos/image2video")
+    assert ("GET", f"{route}/still-1") in kling_sandbox.requests
+
+
+def test_a_lost_extension_cannot_be_looked_up_on_any_backend_so_the_policy_decides(sandbox):
+    sandbox.render_seconds = 0
+    source = KlingHook().create_task("image2video", image=URL)
+    video_id = f"{source['task_id']}-0"
+    sandbox.inject(Fault(drop=True, method="POST"))
+    with pytest.raises(KlingSubmissionUnknownError, match="may have created a task"):
+        KlingHook(retry_delay=0).create_task("video-extend", video_id=video_id, on_unknown_submission="fail")
+    assert len(sandbox.tasks) == 2  # the source and the lost extension: not sent again
+
+
+def _base(context: dict[str, Any]) -> str:
+    return KlingText2VideoOperator._derived_id(context)
+
+
+@pytest.mark.parametrize(
+    "operator",
+    [
+        lambda: KlingImage2VideoOperator(task_id="animate", image=str(STILL_PATH), poll_interval=0.05),
+        lambda: KlingMultiImage2VideoOperator(task_id="combine", image_list=[URL], prompt="a", poll_interval=0.05),
+    ],
+    ids=["image2video", "multi-image2video"],
+)
+def test_a_retry_of_an_image_operator_takes_the_earlier_generation_instead_of_paying_again(sandbox, operator):
+    first_try = task_context()
+    first = operator().execute(first_try)
+    retry = task_context(try_number=2, store=StateStore(first_try["task_state_store"]))
+    assert operator().execute(retry)["task_id"] == first["task_id"]
+    assert len(sandbox.submissions) == 1
+    assert sandbox.submissions[0]["external_task_id"] == _base(first_try)
+
+
+def test_a_video_extension_records_no_external_task_id_and_a_lost_one_follows_the_policy(sandbox):
+    sandbox.render_seconds = 0
+    video_id = f"{KlingHook().create_task('image2video', image=URL)['task_id']}-0"
+    store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1}})  # an earlier try's answer was lost
+    operator = KlingVideoExtendOperator(task_id="extend", video_id=video_id, on_unknown_submission="fail")
+    with pytest.raises(KlingSubmissionUnknownError) as raised:
+        operator.execute(task_context(try_number=2, store=store))
+    assert str(raised.value).startswith(
+        "An earlier try submitted a video-extend task but never learnt its task_id, and that endpoint takes no "
+        "external_task_id to look it up by. Not submitting again"
+    )
+    context = task_context()
+    task = KlingVideoExtendOperator(task_id="extend", video_id=video_id, poll_interval=0.05).execute(context)
+    assert context["task_state_store"][SUBMISSION_STATE_KEY] == {"generation": 1, "task_id": task["task_id"]}
+    assert sandbox.submissions[-1] == {"video_id": video_id}
+
+
+def test_operators_check_their_parse_time_arguments():
+    with pytest.raises(KlingValidationError, match="cfg_scale"):
+        KlingVideoExtendOperator(task_id="extend", video_id="v1", cfg_scale=2)
+    with pytest.raises(KlingValidationError, match="camera_control"):
+        KlingImage2VideoOperator(task_id="animate", image=URL, camera_control={"type": "spin"})
+    with pytest.raises(TypeError):
+        KlingVideoExtendOperator(task_id="extend", video_id="v1", external_task_id="x")
+    assert pathlib.Path(STILL_PATH).stat().st_size < 4096  # the example image stays small
