@@ -29,9 +29,10 @@ def _last_run_state(dag_id: str) -> str:
 
 
 def test_every_python_block_is_run_here():
-    assert len(BLOCKS) == 2 and {block.splitlines()[0] for block in BLOCKS} == {
+    assert len(BLOCKS) == 3 and {block.splitlines()[0] for block in BLOCKS} == {
         "import pendulum",
         "from airflow_provider_kling.hooks.kling import KlingHook",
+        "# kling_still_then_longer.py: a stored still image animated into a clip, then the clip extended",
     }
 
 
@@ -49,14 +50,19 @@ def test_the_hook_block_generates_and_stores_a_video_and_can_be_run_again(sandbo
         stored.unlink(missing_ok=True)
 
 
+def _run_as_a_dag_file(block: str, folder: Path) -> subprocess.CompletedProcess:
+    """Run a block as a reader runs a DAG file: ``python <file>``, with the DAGs folder their Airflow has."""
+    dag_file = folder / "readme_dag.py"
+    dag_file.write_text(block)
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(folder)}
+    env.pop("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST")  # a reader's Airflow: the DAGs folder only
+    return subprocess.run([sys.executable, str(dag_file)], env=env, capture_output=True, text=True, timeout=300)
+
+
 def test_the_dag_block_runs_with_python_as_the_readme_says(cometapi_sandbox, airflow_db, tmp_path):
     sandbox = cometapi_sandbox  # the connection the README sets up: CometAPI's
     sandbox.render_seconds = 0  # the trigger polls every 10 s: let its first poll find the video
-    dag_file = tmp_path / "kling_first_video.py"
-    dag_file.write_text(_block("import pendulum"))
-    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path)}
-    env.pop("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST")  # a reader's Airflow: the DAGs folder only
-    run = subprocess.run([sys.executable, str(dag_file)], env=env, capture_output=True, text=True, timeout=300)
+    run = _run_as_a_dag_file(_block("import pendulum"), tmp_path)
     [task_id] = sandbox.tasks
     stored = Path(f"/tmp/kling-videos/{pendulum.now('UTC').to_date_string()}/{task_id}_0.mp4")
     try:
@@ -65,3 +71,19 @@ def test_the_dag_block_runs_with_python_as_the_readme_says(cometapi_sandbox, air
         assert stored.read_bytes()[4:8] == b"ftyp"
     finally:
         stored.unlink(missing_ok=True)
+
+
+def test_the_image_block_animates_the_stored_still_then_extends_the_clip(cometapi_sandbox, airflow_db, tmp_path):
+    sandbox = cometapi_sandbox
+    sandbox.render_seconds = 0  # the operators poll every 10 s: let the first poll find each video
+    still = Path("/tmp/still.png")
+    still.write_bytes((REPO / "example_dags" / "still.png").read_bytes())
+    try:
+        run = _run_as_a_dag_file(_block("# kling_still_then_longer.py"), tmp_path)
+    finally:
+        still.unlink()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert _last_run_state("kling_still_then_longer") == "success", run.stdout[-4000:] + run.stderr[-4000:]
+    animation, extension = (sandbox.tasks[task_id] for task_id in sorted(sandbox.tasks))
+    assert animation.endpoint == "image2video" and extension.endpoint == "video-extend"
+    assert extension.body["video_id"] == f"{animation.task_id}-0"
