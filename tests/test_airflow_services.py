@@ -64,9 +64,10 @@ def logs_once(services, what, ready) -> str:
     return services.wait_for(what, check, timeout=60)
 
 
-def polled(sandbox) -> bool:
-    """Whether the task's wait has asked the sandbox at least once (it is past submitting, inside its wait)."""
-    return any(method == "GET" for method, _ in list(sandbox.requests))
+def polled(sandbox, endpoint: str = "text2video") -> bool:
+    """Whether the wait for a task of ``endpoint`` has asked the sandbox at least once (it is inside its wait)."""
+    route = sandbox.backend.path(f"/v1/videos/{endpoint}/")
+    return any(method == "GET" and path.startswith(route) for method, path in list(sandbox.requests))
 
 
 def echoes_of_the_key() -> list[Fault]:
@@ -128,9 +129,9 @@ def test_a_worker_killed_mid_wait_is_retried_without_paying_twice(services, sand
     services.wait_for(
         "the workers to submit",
         lambda: (
-            all(sandbox.tasks for sandbox in sandboxes.values())
+            all(len(sandbox.tasks) == 2 for sandbox in sandboxes.values())
             and all(state(services, *run) == "running" for run in runs)
-            and all(polled(sandbox) for sandbox in sandboxes.values())
+            and all(polled(sandbox, "text2video") and polled(sandbox, "image2video") for sandbox in sandboxes.values())
         ),
     )
     # The scheduler's process group holds the LocalExecutor's workers and the tasks: SIGKILL them all.
@@ -139,12 +140,15 @@ def test_a_worker_killed_mid_wait_is_retried_without_paying_twice(services, sand
     seen: dict = {}
     assert set(wait_until_done(services, runs, seen).values()) == {"success"}
     for dag_id, run_id in runs:
-        query = "SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ?"
-        assert services.query(query, dag_id, run_id)[0][0] >= 2, dag_id
+        query = "SELECT task_id, try_number FROM task_instance WHERE dag_id = ? AND run_id = ?"
+        tries = dict(services.query(query, dag_id, run_id))
+        assert tries.keys() == {"generate", "animate"} and min(tries.values()) >= 2, (dag_id, tries)
     for sandbox in sandboxes.values():
-        assert len(sandbox.tasks) == 1, sandbox.profile
-        assert len(sandbox.submissions) == 1, sandbox.profile
+        assert sorted(task.endpoint for task in sandbox.tasks.values()) == ["image2video", "text2video"], (
+            sandbox.profile
+        )
+        assert len(sandbox.submissions) == 2, sandbox.profile
     logs = logs_once(
-        services, "both retries' logs", lambda text: text.count("from an earlier try: not submitting again") >= 2
+        services, "the four retries' logs", lambda text: text.count("from an earlier try: not submitting again") >= 4
     )
     assert "TEST-SECRET" not in logs
