@@ -821,15 +821,22 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def excerpt(body: bytes, secret: str | None) -> str:
+#: What an error text must never show: the API key, or several secrets (the key and a token made from it).
+Secrets = str | tuple[str, ...] | None
+
+
+def excerpt(body: bytes, secret: Secrets) -> str:
     """The start of an answer, for an error message: ``secret`` is scrubbed before it is cut, so no part shows."""
     text = redact(body[: 64 << 10].decode("utf-8", "replace"), secret).strip()
     return text if len(text) <= 200 else f"{text[:200]}..."
 
 
-def redact(text: str, secret: str | None) -> str:
-    """Replace every occurrence of ``secret`` in ``text`` with ``***``."""
-    return text.replace(secret, "***") if secret else text
+def redact(text: str, secret: Secrets) -> str:
+    """Replace every occurrence of ``secret`` (or of each of several) in ``text`` with ``***``."""
+    for one in (secret,) if isinstance(secret, str) or secret is None else secret:
+        if one:
+            text = text.replace(one, "***")
+    return text
 
 
 _KLING_CODES: dict[int, tuple[type[KlingError], str]] = {
@@ -880,7 +887,7 @@ def _is_transient_status(status: int) -> bool:
 
 
 def _kling_error(
-    status: int, code: int, message: Any, request_id: Any, retry_after: float | None, secret: str | None
+    status: int, code: int, message: Any, request_id: Any, retry_after: float | None, secret: Secrets
 ) -> KlingError:
     error_class, meaning = _KLING_CODES.get(code, (None, "unknown error"))
     text = redact(f"Kling error: {message or meaning}", secret)
@@ -892,7 +899,7 @@ def _kling_error(
     return (error_class or KlingPermanentError)(text, **details)
 
 
-def _field(value: Any, secret: str | None) -> str | None:
+def _field(value: Any, secret: Secrets) -> str | None:
     """A code or request id from an answer, as it may go into a message: a short string, never the key."""
     if value is None or value == "":
         return None
@@ -914,7 +921,7 @@ def _by_status(status: int, code: str | None, text: str, retry_after: float | No
 
 
 def _gateway_error(
-    status: int, code: str, message: Any, retry_after: float | None, secret: str | None, url: str | None
+    status: int, code: str, message: Any, retry_after: float | None, secret: Secrets, url: str | None
 ) -> KlingError:
     """Read one of CometAPI's own errors: a string ``code``, or the ``{"error": {...}}`` envelope."""
     text = str(message or code or "no message")
@@ -939,7 +946,7 @@ def _gateway_error(
 
 
 def _from_payload(
-    status: int, payload: dict[str, Any], retry_after: float | None, secret: str | None, url: str | None
+    status: int, payload: dict[str, Any], retry_after: float | None, secret: Secrets, url: str | None
 ) -> KlingError | None:
     """The error a JSON answer carries, or None for a success."""
     code = payload.get("code")
@@ -960,7 +967,7 @@ def _from_payload(
 
 
 def parse_response(
-    status: int, headers: Mapping[str, str], body: bytes, *, secret: str | None = None, url: str | None = None
+    status: int, headers: Mapping[str, str], body: bytes, *, secret: Secrets = None, url: str | None = None
 ) -> Any:
     """
     Turn one HTTP answer into the ``data`` it carries, or raise the matching :class:`KlingError`.
@@ -975,7 +982,7 @@ def parse_response(
     :param status: the HTTP status code.
     :param headers: the response headers (``Retry-After`` is read from them).
     :param body: the raw response body.
-    :param secret: the API key, to be scrubbed from any text copied into an error.
+    :param secret: the API key (or it and the token made from it), scrubbed from any text copied into an error.
     :param url: the URL asked, named in a configuration error.
     """
     retry_after = parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))

@@ -259,6 +259,10 @@ class _KlingHookBase(BaseHook):
     def _headers() -> dict[str, str]:
         return {"Accept": "application/json", "User-Agent": f"airflow-provider-kling/{__version__}"}
 
+    def _scrubbed(self, settings: KlingSettings) -> tuple[str, ...]:
+        """What the text of an error must never show: the key, and the token made from it (Kling's own API)."""
+        return (settings.api_key, self._token[0]) if self._token else (settings.api_key,)
+
     def _authorization(self, settings: KlingSettings) -> tuple[str, str | None]:
         """
         The ``Authorization`` header for the next request, and a newly made token to mask (or None).
@@ -303,7 +307,7 @@ class _KlingHookBase(BaseHook):
         """The error for a request that got no answer: transient, or the wait's end when the deadline cut it."""
         text = redact(
             f"Could not get an answer from Kling at {settings.base_url}: {type(error).__name__}: {error}",
-            settings.api_key,
+            self._scrubbed(settings),
         )
         if self.deadline is not None and time.time() >= self.deadline:
             return KlingWaitTimeoutError(f"The deadline passed during a request. {text}")
@@ -442,7 +446,9 @@ class KlingHook(_KlingHookBase):
                     body.add(chunk)
         except (requests.RequestException, urllib3.exceptions.HTTPError, KlingTransientError) as error:
             raise self._transport_error(settings, error) from None
-        return parse_response(response.status_code, response.headers, body.bytes(), secret=settings.api_key, url=url)
+        return parse_response(
+            response.status_code, response.headers, body.bytes(), secret=self._scrubbed(settings), url=url
+        )
 
     def _request(self, method: str, route: str, **kwargs: Any) -> Any:
         from tenacity import Retrying
@@ -1066,7 +1072,7 @@ class KlingAsyncHook(_KlingHookBase):
             status, headers, content = await asyncio.wait_for(send(), timeout)
         except (httpx.HTTPError, asyncio.TimeoutError) as error:
             raise self._transport_error(settings, error) from None
-        return parse_response(status, headers, content, secret=settings.api_key, url=url)
+        return parse_response(status, headers, content, secret=self._scrubbed(settings), url=url)
 
     async def _request(self, method: str, route: str) -> Any:
         from tenacity import AsyncRetrying

@@ -136,3 +136,24 @@ def test_an_answer_slower_than_httpxs_default_timeout_is_awaited_within_the_conn
         return await hook.get_task(task_id)
 
     assert _run(ask, KlingAsyncHook(retry_limit=0))["task_status"] == "processing"
+
+
+def test_both_hooks_scrub_the_jwt_they_made_from_an_error_that_echoes_it(kling_sandbox):
+    # A service that echoes the Authorization header must not put a 30-minute credential into an exception,
+    # whose text reaches alerts and failure callbacks.
+    sync = KlingHook(retry_limit=0)
+    _sync_error(sync)  # makes the token
+    kling_sandbox.inject(Fault(status=400, code=1201, message=f"echo Bearer {sync._token[0]}"))
+    assert str(_sync_error(sync)).startswith("Kling error: echo Bearer *** (HTTP=400, code=1201")
+
+    asynchronous = KlingAsyncHook(retry_limit=0)
+
+    async def ask_twice(hook: KlingAsyncHook) -> str:
+        with pytest.raises(KlingError):
+            await hook.get_task("770001")
+        kling_sandbox.inject(Fault(status=400, code=1201, message=f"echo Bearer {hook._token[0]}"))
+        with pytest.raises(KlingError) as raised:
+            await hook.get_task("770001")
+        return str(raised.value)
+
+    assert _run(ask_twice, asynchronous).startswith("Kling error: echo Bearer *** (HTTP=400, code=1201")
