@@ -28,6 +28,8 @@ def run(dagbag, dag_id, day=None, run_conf=None):
 
 
 xcom = xcom_value
+#: How every token the hook makes for Kling's own API starts: {"alg":"HS256","typ":"JWT"}, in Base64.
+JWT_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 TRIGGER = "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
 
 
@@ -256,10 +258,10 @@ def test_the_key_is_nowhere_airflow_stored_it(dagbag, sandbox, capfd):
         }
     assert stored["xcom"] and stored["rendered_task_instance_fields"]
     for table, rows in stored.items():
-        assert SECRET_KEY not in repr(rows), table
+        assert SECRET_KEY not in repr(rows) and JWT_HEADER not in repr(rows), table
     output = "".join(capfd.readouterr())
     assert "invalid token ***" in output
-    assert SECRET_KEY not in output
+    assert SECRET_KEY not in output and JWT_HEADER not in output
 
 
 @pytest.mark.parametrize("mode", ["blocking", "deferrable"])

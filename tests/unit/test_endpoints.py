@@ -11,6 +11,7 @@ import pathlib
 from typing import Any
 
 import pytest
+from airflow.exceptions import AirflowException
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 from conftest import REPO
 
@@ -258,6 +259,16 @@ def test_operators_check_their_parse_time_arguments():
         KlingVideoExtendOperator(task_id="extend", video_id="v1", cfg_scale=2)
     with pytest.raises(KlingValidationError, match="camera_control"):
         KlingImage2VideoOperator(task_id="animate", image=URL, camera_control={"type": "spin"})
-    with pytest.raises(TypeError):
+    with pytest.raises((TypeError, AirflowException), match="external_task_id"):  # AirflowException before 3.0
         KlingVideoExtendOperator(task_id="extend", video_id="v1", external_task_id="x")
     assert pathlib.Path(STILL_PATH).stat().st_size < 4096  # the example image stays small
+
+
+def test_a_retry_of_a_video_extension_reads_its_task_by_the_recorded_task_id_instead_of_paying_again(sandbox):
+    sandbox.render_seconds = 0
+    video_id = f"{KlingHook().create_task('image2video', image=URL)['task_id']}-0"
+    first_try = task_context()
+    first = KlingVideoExtendOperator(task_id="extend", video_id=video_id, poll_interval=0.05).execute(first_try)
+    retry = task_context(try_number=2, store=StateStore(first_try["task_state_store"]))
+    again = KlingVideoExtendOperator(task_id="extend", video_id=video_id, poll_interval=0.05).execute(retry)
+    assert again["task_id"] == first["task_id"] and len(sandbox.submissions) == 2  # the source and one extension
