@@ -1,10 +1,12 @@
-"""Apache Airflow provider for Kling text-to-video (through CometAPI or Kling's own API)."""
+"""Apache Airflow provider for Kling video generation (through CometAPI or Kling's own API)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 __version__ = "0.1.0"
+#: Where the provider is documented (its README, as the package index shows it).
+DOCUMENTATION_URL = "https://pypi.org/project/airflow-provider-kling/"
 
 #: How the ``kling`` connection form reads in the Airflow UI: key, access key, base URL and extras show.
 CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -57,6 +59,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-kling",
         "name": "Kling",
+        "versions": [__version__],
+        "documentation-url": DOCUMENTATION_URL,
         "description": "Generate videos from text, images and videos with [Kling](https://klingai.com/) through "
         "CometAPI or Kling's own API.",
         "integrations": [

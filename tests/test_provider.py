@@ -95,3 +95,48 @@ def test_airflow_providers_list_shows_the_provider():
     (listing,) = [line for line in result.stdout.splitlines() if line.startswith("[{")]
     listed = {provider["package_name"]: provider for provider in json.loads(listing)}
     assert listed["airflow-provider-kling"]["version"] == "0.1.0"
+
+
+def test_airflow_providers_get_shows_the_documentation_url():
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "get", "airflow-provider-kling", "--full", "--output", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+    )
+    (shown,) = [line for line in result.stdout.splitlines() if line.startswith("[{")]
+    assert json.loads(shown)[0]["documentation-url"] == "https://pypi.org/project/airflow-provider-kling/"
+
+
+def test_the_wheel_carries_the_license_and_the_sdist_leaves_the_tests_out(tmp_path):
+    import tarfile
+    import zipfile
+
+    from conftest import REPO
+
+    from airflow_provider_kling import __version__
+
+    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path)]
+    subprocess.run([*build, str(REPO)], check=True, capture_output=True)
+    sdist = subprocess.run(
+        [sys.executable, "-c", f"from setuptools.build_meta import build_sdist; print(build_sdist({str(tmp_path)!r}))"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[-1]
+    [wheel] = tmp_path.glob("*.whl")
+    assert wheel.name == f"airflow_provider_kling-{__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(f"airflow_provider_kling-{__version__}.dist-info/METADATA").decode()
+    licenses = {name.rpartition("/")[2] for name in names if ".dist-info/licenses/" in name}
+    assert licenses == {"LICENSE", "NOTICE"}
+    assert "Classifier: Framework :: Apache Airflow :: Provider" in metadata
+    assert "Project-URL: Documentation, https://pypi.org/project/airflow-provider-kling/" in metadata
+    assert any(name.startswith("airflow_provider_kling/sandbox/") and name.endswith(".mp4") for name in names)
+    with tarfile.open(tmp_path / sdist) as archive:
+        members = {member.name.partition("/")[2] for member in archive.getmembers()}
+    assert {"LICENSE", "NOTICE", "CHANGELOG.md", "README.md", "airflow_provider_kling/py.typed"} <= members
+    assert not [name for name in members if name.startswith(("tests/", "benchmarks/", "scripts/"))]
