@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -34,9 +35,6 @@ from airflow_provider_kling.exceptions import (
     KlingValidationError,
 )
 
-#: The text-to-video route below a backend's path prefix.
-TEXT2VIDEO_ROUTE = "/v1/videos/text2video"
-
 
 @dataclass(frozen=True)
 class Backend:
@@ -56,6 +54,10 @@ class Backend:
     :param long_duration_models: the models that take any whole ``duration`` from 3 to 15 s here.
     :param documents_multi_shot: whether the backend's own reference documents ``multi_shot`` and
         its fields (a relay that does not may drop them, and render one shot).
+    :param image2video_needs_image: whether an image-to-video request must carry ``image`` (a relay that
+        routes a request without it to text-to-video would render a video that ignores ``image_tail``).
+    :param extension_needs_parent_task: whether a video extension must name its parent task (``task_id``),
+        so that a relay sends it to the upstream account that made the video.
     """
 
     name: str
@@ -68,15 +70,31 @@ class Backend:
     negative_prompt_max_chars: int
     long_duration_models: tuple[str, ...]
     documents_multi_shot: bool
+    image2video_needs_image: bool = False
+    extension_needs_parent_task: bool = False
 
     def path(self, route: str) -> str:
-        """The path of ``route`` (such as :data:`TEXT2VIDEO_ROUTE`) on this backend."""
+        """The path of ``route`` (an :class:`Endpoint`'s, such as ``/v1/videos/text2video``) on this backend."""
         return f"{self.path_prefix}{route}"
 
 
 #: CometAPI's gateway (a relay in front of Kling): lookups by ``task_id`` only, no list route; its page documents
-#: prompts of 500 and negative prompts of 200 characters, and durations of 5 or 10 s for every model.
-COMETAPI = Backend("cometapi", "https://api.cometapi.com", "/kling", "bearer", False, False, 500, 200, (), False)
+#: prompts of 500 and negative prompts of 200 characters, and durations of 5 or 10 s for every model; an
+#: extension names its parent task; a request without ``image`` is routed to text-to-video by the relay it runs.
+COMETAPI = Backend(
+    "cometapi",
+    "https://api.cometapi.com",
+    "/kling",
+    "bearer",
+    False,
+    False,
+    500,
+    200,
+    (),
+    False,
+    image2video_needs_image=True,
+    extension_needs_parent_task=True,
+)
 #: Kling's own API: JWT auth, lookups by ``task_id`` or ``external_task_id``, a list route, prompts of 2,500
 #: characters, and 3 to 15 s for kling-v3.
 KLING = Backend("kling", "https://api-singapore.klingai.com", "", "jwt", True, True, 2500, 2500, ("kling-v3",), True)
@@ -101,7 +119,7 @@ SOUND_MODELS = ("kling-v2-6", "kling-v3")
 #: Models whose audio needs ``mode="pro"`` (their ``std`` videos are silent).
 SOUND_IN_PRO_ONLY_MODELS = ("kling-v2-6",)
 #: Models that do not take ``cfg_scale``.
-NO_CFG_SCALE_MODELS = ("kling-v2-master", "kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6")
+NO_CFG_SCALE_MODELS = ("kling-v2-master", "kling-v2-1", "kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6")
 #: Models that render several shots in one task (``multi_shot``).
 MULTI_SHOT_MODELS = ("kling-v3",)
 MODES = ("std", "pro")
@@ -120,13 +138,26 @@ EXTERNAL_TASK_ID_MAX_CHARS = 128
 #: The longest wait or interval an operator argument may ask for: 30 days.
 MAX_SECONDS = 30 * 86400
 
-#: Models that animate images (``image2video``): the text models and two that only take images.
-IMAGE_MODELS = (*KNOWN_MODELS, "kling-v1-5", "kling-v2-1")
+#: Models that animate images (``image2video``), as Kling's image-to-video reference lists them.
+IMAGE_MODELS = (
+    "kling-v1",
+    "kling-v1-5",
+    "kling-v1-6",
+    "kling-v2-master",
+    "kling-v2-1",
+    "kling-v2-1-master",
+    "kling-v2-5-turbo",
+)
 #: Models that take several images (``multi-image2video``).
 MULTI_IMAGE_MODELS = ("kling-v1-6",)
 #: The largest image Kling takes, in bytes (its reference: "cannot exceed 10MB").
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
+MULTI_IMAGE_MIN_IMAGES = 2
 MULTI_IMAGE_MAX_IMAGES = 4
+#: The longest text a logged request body shows whole (prompts fit; Base64 images do not).
+LOGGED_TEXT_MAX_CHARS = 4096
+#: Image files the provider reads and sends as Base64, by their name's ending.
+IMAGE_FILE_SUFFIXES = (".jpg", ".jpeg", ".png")
 _IMAGES_ALLOWED = "allowed: an http(s) URL, a path or ObjectStoragePath of a .jpg, .jpeg or .png file, or its Base64"
 
 #: The request fields of ``POST /kling/v1/videos/text2video``, in the contract's order.
@@ -279,12 +310,18 @@ def _callback_url(value: Any) -> str:
 
 
 def split_request_fields(
-    body: Mapping[str, Any], known_fields: Iterable[str] = REQUEST_FIELDS
+    body: Mapping[str, Any], endpoint: Endpoint | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A request body's fields that the contract knows (an endpoint's ``fields``), and the others."""
-    known_fields = tuple(known_fields)
-    known = {name: value for name, value in body.items() if name in known_fields}
-    return known, {name: value for name, value in body.items() if name not in known_fields}
+    """
+    A request body's fields that the contract knows, by their argument names, and the others.
+
+    :param body: a request body as sent (fields by their names on the wire).
+    :param endpoint: the endpoint it was sent to (default: text-to-video).
+    """
+    endpoint = endpoint or TEXT2VIDEO
+    on_the_wire = {dict(endpoint.renamed).get(name, name): name for name in endpoint.fields}
+    known = {on_the_wire[name]: value for name, value in body.items() if name in on_the_wire}
+    return known, {name: value for name, value in body.items() if name not in on_the_wire}
 
 
 def check_watermark_info(value: Any) -> dict[str, bool]:
@@ -302,14 +339,15 @@ def check_extra_fields(value: Any, known_fields: Iterable[str] = REQUEST_FIELDS)
     Check ``extra_fields``: request fields the provider does not know yet, sent as given; return them.
 
     :param value: the fields by name.
-    :param known_fields: the endpoint's own fields, which have their own argument and are refused here.
+    :param known_fields: the endpoint's own fields (by argument and wire name), which have their own argument
+        and are refused here, as is ``external_task_id``, which the provider manages on every endpoint.
     """
     field = "extra_fields"
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not all(isinstance(name, str) and name for name in value):
         raise KlingValidationError(field, f"got {_shown(value)}; allowed: a dict of field names to JSON values")
-    known = sorted(set(value) & set(known_fields))
+    known = sorted(set(value) & {*known_fields, "external_task_id"})
     if known:
         raise KlingValidationError(
             field, f"holds {', '.join(known)}; allowed: only fields without their own argument (set these there)"
@@ -405,11 +443,14 @@ def _prompt(given: Mapping[str, Any], backend: Backend, *, required: bool) -> di
     return {"prompt": _text("prompt", given["prompt"], backend.prompt_max_chars, required=True)}
 
 
-def _durations(backend: Backend, model: str | None) -> tuple[str, ...]:
+def _long_durations(backend: Backend, model: str | None) -> tuple[str, ...]:
+    """Text-to-video's durations: 3 to 15 s for the backend's long-duration models (no source says so elsewhere)."""
     return LONG_DURATIONS if model in backend.long_duration_models else DURATIONS
 
 
-def _shared_fields(given: Mapping[str, Any], backend: Backend, model: str | None) -> dict[str, Any]:
+def _shared_fields(
+    given: Mapping[str, Any], backend: Backend, model: str | None, durations: tuple[str, ...] = DURATIONS
+) -> dict[str, Any]:
     """The fields that mean the same on every endpoint that takes them, each checked where given."""
     body: dict[str, Any] = {}
     if "negative_prompt" in given:
@@ -424,7 +465,7 @@ def _shared_fields(given: Mapping[str, Any], backend: Backend, model: str | None
     if "aspect_ratio" in given:
         body["aspect_ratio"] = check_choice("aspect_ratio", given["aspect_ratio"], ASPECT_RATIOS)
     if "duration" in given:
-        body["duration"] = _seconds_text("duration", given["duration"], _durations(backend, model))
+        body["duration"] = _seconds_text("duration", given["duration"], durations)
     if "camera_control" in given:
         body["camera_control"] = check_camera_control(given["camera_control"])
     if "callback_url" in given:
@@ -445,14 +486,14 @@ def _text2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple[
     body.update(_shots(given, model, known_model))
     if "multi_prompt" not in body:
         body.update(_prompt(given, backend, required=True))
-    body.update(_shared_fields(given, backend, model))
+    body.update(_shared_fields(given, backend, model, _long_durations(backend, model)))
     if "multi_prompt" in body:
         total = str(sum(int(shot["duration"]) for shot in body["multi_prompt"]))
         if body.get("duration", total) != total:
             raise KlingValidationError(
                 "duration", f"is {body['duration']} s, but the shots in multi_prompt last {total} s: they must match"
             )
-        body["duration"] = _seconds_text("duration", total, _durations(backend, model))
+        body["duration"] = _seconds_text("duration", total, _long_durations(backend, model))
     if "sound" in given:
         body["sound"] = check_choice("sound", given["sound"], SOUNDS)
         if known_model and model not in SOUND_MODELS:
@@ -478,33 +519,52 @@ def check_image_bytes(field: str, data: bytes) -> bytes:
     if len(data) > IMAGE_MAX_BYTES:
         raise KlingValidationError(field, f"is larger than 10 MiB; allowed: at most {IMAGE_MAX_BYTES} bytes")
     if image_format(data) is None:
-        raise KlingValidationError(field, f"is not a JPEG or PNG image (it starts {data[:8]!r}); {_IMAGES_ALLOWED}")
+        raise KlingValidationError(field, f"is not a JPEG or PNG image; {_IMAGES_ALLOWED}")
     return data
 
 
+def names_a_file(value: Any) -> bool:
+    """
+    Whether an image argument names a file for the hook to read: a path, a storage URL (``s3://``...) or an
+    ``ObjectStoragePath`` whose name ends in .jpg, .jpeg or .png. Never an http(s) URL, never Base64 text.
+    """
+    if not isinstance(value, str) and not (isinstance(value, os.PathLike) or hasattr(value, "open")):
+        return False
+    text = str(value)
+    if text.startswith(("https://", "http://")) or not text.lower().endswith(IMAGE_FILE_SUFFIXES):
+        return False
+    # Base64 has no "." nor ":", so neither a scheme nor a suffix is ever Base64 text.
+    return "://" in text or text.startswith("/")
+
+
 def check_image(field: str, value: Any) -> str:
-    """Check an image as it is sent: an http(s) URL, or the Base64 of a JPEG or PNG without a ``data:`` prefix."""
+    """
+    Check an image as it is sent: an http(s) URL, or the Base64 of a JPEG or PNG without a ``data:`` prefix;
+    return it as sent (Base64 without line breaks).
+    """
     if not isinstance(value, str) or _is_blank(value):
         raise KlingValidationError(field, f"got {_shown(value)}; {_IMAGES_ALLOWED}")
     if value.startswith(("https://", "http://")):
         return _text(field, value, 2048)
     if value.startswith("data:"):
         raise KlingValidationError(field, "starts with a data: prefix; allowed: the Base64 text alone (Kling's rule)")
+    compact = "".join(value.split())  # base64(1) wraps its output every 76 characters
     try:
-        data = base64.b64decode(value, validate=True)
+        data = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         raise KlingValidationError(field, f"got {_shown(value)}, neither a URL nor Base64; {_IMAGES_ALLOWED}") from None
     check_image_bytes(field, data)
-    return value
+    return compact
 
 
 def check_image_list(value: Any) -> list[dict[str, str]]:
-    """Check a multi-image ``image_list`` (1 to 4 images, each an image or ``{"image": ...}``); return it as sent."""
+    """Check a multi-image ``image_list`` (2 to 4 images, each an image or ``{"image": ...}``); return it as sent."""
     field = "image_list"
-    if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MULTI_IMAGE_MAX_IMAGES:
+    if not isinstance(value, (list, tuple)) or not MULTI_IMAGE_MIN_IMAGES <= len(value) <= MULTI_IMAGE_MAX_IMAGES:
         raise KlingValidationError(
             field,
-            f"got {_shown(value)}; allowed: a list of 1 to {MULTI_IMAGE_MAX_IMAGES} images (URLs, paths or Base64)",
+            f"got {_shown(value)}; allowed: a list of {MULTI_IMAGE_MIN_IMAGES} to {MULTI_IMAGE_MAX_IMAGES} images "
+            "(URLs, paths or Base64)",
         )
     return [{"image": check_image(f"{field}[{index}]", listed_image(item))} for index, item in enumerate(value)]
 
@@ -519,6 +579,11 @@ def _image2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple
     images = {name: check_image(name, given[name]) for name in ("image", "image_tail") if name in given}
     if not images:
         raise KlingValidationError("image", f"is required (or image_tail, or both); {_IMAGES_ALLOWED}")
+    if "image" not in images and backend.image2video_needs_image:
+        raise KlingValidationError(
+            "image",
+            f"is required on the {backend.name} backend, whose relay takes a request without it for text-to-video",
+        )
     if "image_tail" in images and "camera_control" in given:
         raise KlingValidationError("camera_control", "cannot be used with image_tail (Kling takes one or the other)")
     body: dict[str, Any] = {"model_name": model} if model is not None else {}
@@ -528,7 +593,9 @@ def _image2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple
 def _multi_image2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]) -> dict[str, Any]:
     model = _model(given, MULTI_IMAGE_MODELS, extra_models)
     if "image_list" not in given:
-        raise KlingValidationError("image_list", f"is required: 1 to {MULTI_IMAGE_MAX_IMAGES} images")
+        raise KlingValidationError(
+            "image_list", f"is required: {MULTI_IMAGE_MIN_IMAGES} to {MULTI_IMAGE_MAX_IMAGES} images"
+        )
     body: dict[str, Any] = {"model_name": model} if model is not None else {}
     body["image_list"] = check_image_list(given["image_list"])
     return {**body, **_prompt(given, backend, required=True), **_shared_fields(given, backend, model)}
@@ -545,8 +612,14 @@ def check_video_id(value: Any) -> str:
 def _video_extend(given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]) -> dict[str, Any]:
     if "video_id" not in given:
         raise KlingValidationError("video_id", "is required: the id of a video Kling made (task_result.videos[].id)")
-    body = {"video_id": check_video_id(given["video_id"]), **_prompt(given, backend, required=False)}
-    return {**body, **_shared_fields(given, backend, None)}
+    body = {"video_id": check_video_id(given["video_id"])}
+    if "parent_task_id" in given:
+        body["task_id"] = check_id("parent_task_id", given["parent_task_id"], "the Kling task_id that made the video")
+    elif backend.extension_needs_parent_task:
+        raise KlingValidationError(
+            "parent_task_id", f"is required on the {backend.name} backend: the Kling task_id that made the video"
+        )
+    return {**body, **_prompt(given, backend, required=False), **_shared_fields(given, backend, None)}
 
 
 @dataclass(frozen=True)
@@ -561,6 +634,8 @@ class Endpoint:
     :param build: checks the given fields (those not None) for a backend and extra models; returns the body.
     :param takes_external_task_id: whether its reference documents ``external_task_id`` (so a task
         can be found by it, where the backend looks tasks up that way).
+    :param renamed: (argument name, name on the wire) of fields whose argument cannot take the wire's name
+        (``task_id`` is every Airflow task's own).
     """
 
     name: str
@@ -568,6 +643,7 @@ class Endpoint:
     fields: tuple[str, ...]
     build: Callable[[Mapping[str, Any], Backend, tuple[str, ...]], dict[str, Any]]
     takes_external_task_id: bool = True
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def route(self) -> str:
@@ -602,6 +678,7 @@ MULTI_IMAGE2VIDEO = Endpoint(
         "prompt",
         "negative_prompt",
         "model_name",
+        "cfg_scale",
         "mode",
         "duration",
         "aspect_ratio",
@@ -614,9 +691,10 @@ MULTI_IMAGE2VIDEO = Endpoint(
 VIDEO_EXTEND = Endpoint(
     "video-extend",
     "video extension",
-    ("video_id", "prompt", "negative_prompt", "cfg_scale", "callback_url"),
+    ("video_id", "parent_task_id", "prompt", "negative_prompt", "cfg_scale", "callback_url"),
     _video_extend,
     takes_external_task_id=False,
+    renamed=(("parent_task_id", "task_id"),),
 )
 ENDPOINTS = {endpoint.name: endpoint for endpoint in (TEXT2VIDEO, IMAGE2VIDEO, MULTI_IMAGE2VIDEO, VIDEO_EXTEND)}
 
@@ -655,7 +733,7 @@ def build_request(
         )
     given = {name: value for name, value in fields.items() if value is not None}
     body = endpoint.build(given, backend, tuple(extra_models))
-    return {**body, **check_extra_fields(extra_fields, endpoint.fields)}
+    return {**body, **check_extra_fields(extra_fields, (*endpoint.fields, *(wire for _, wire in endpoint.renamed)))}
 
 
 def build_text2video_request(
@@ -669,23 +747,27 @@ def build_text2video_request(
     :func:`build_request` for text-to-video. ``duration`` goes on the wire as a string; with
     ``multi_shot`` and ``shot_type="customize"`` it defaults to the sum of the shots' durations and
     must equal it.
+
+    :param fields: the request fields by name (see :data:`REQUEST_FIELDS`).
+    :param backend: the service the request goes to.
+    :param extra_models: model names to accept beyond the known ones.
+    :param extra_fields: fields the provider does not know yet, sent as given.
     """
     return build_request(TEXT2VIDEO, fields, backend=backend, extra_models=extra_models, extra_fields=extra_fields)
 
 
-def loggable_body(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A request body fit for a log line: images sent as Base64 are shown by their size, not their text."""
-
-    def shown(image: str) -> str:
-        return image if image.startswith(("https://", "http://")) else f"<Base64 image, {len(image)} characters>"
-
-    clean = dict(body)
-    for name in ("image", "image_tail"):
-        if name in clean:
-            clean[name] = shown(clean[name])
-    if "image_list" in clean:
-        clean["image_list"] = [{"image": shown(item["image"])} for item in clean["image_list"]]
-    return clean
+def loggable_body(body: Any) -> Any:
+    """
+    A request body (or any JSON value) fit for a log line: long texts that are not URLs (Base64 images and
+    masks) are shown by their length, at any depth.
+    """
+    if isinstance(body, Mapping):
+        return {name: loggable_body(value) for name, value in body.items()}
+    if isinstance(body, (list, tuple)):
+        return [loggable_body(value) for value in body]
+    if isinstance(body, str) and len(body) > LOGGED_TEXT_MAX_CHARS and not body.startswith(("https://", "http://")):
+        return f"<{len(body)} characters, not logged>"
+    return body
 
 
 def check_seconds(name: str, value: Any) -> float:

@@ -43,6 +43,7 @@ with DAG(
     extend = KlingVideoExtendOperator(
         task_id="extend",
         video_id="{{ ti.xcom_pull(task_ids='animate')['task_result']['videos'][0]['id'] }}",
+        parent_task_id="{{ ti.xcom_pull(task_ids='animate')['task_id'] }}",
         prompt="The camera keeps rising above the clouds",
         output_path="{{ params.output_path }}",
         deferrable=True,

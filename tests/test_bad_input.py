@@ -11,6 +11,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowNotFoundException
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 from test_hook import INVALID_FIELDS
+from unit.task_context import task_context
 
 from airflow_provider_kling.exceptions import KlingPermanentError, KlingTaskNotFoundError, KlingValidationError
 from airflow_provider_kling.hooks.kling import KlingAsyncHook, KlingHook
@@ -101,7 +102,7 @@ def test_operator_bad_value_fails_the_run_before_any_request(cometapi_sandbox, a
     if argument == "duration" and "{{" in str(value):
         operator.duration = "7"  # what the template renders to at run time
     with pytest.raises(KlingValidationError) as raised:
-        operator.execute(context={})
+        operator.execute(task_context())
     _assert_names(raised.value, argument, text)
     assert cometapi_sandbox.requests == []
 
@@ -148,7 +149,7 @@ def test_every_argument_is_in_a_table():
 def test_a_missing_connection_fails_the_run_naming_it(cometapi_sandbox):
     operator = KlingText2VideoOperator(task_id="generate", prompt="a cat", kling_conn_id="kling_nowhere")
     with pytest.raises(AirflowNotFoundException, match="kling_nowhere") as raised:
-        operator.execute(context={})
+        operator.execute(task_context())
     assert not isinstance(raised.value, AirflowFailException)  # Airflow's retries apply: it may be created meanwhile
     assert cometapi_sandbox.requests == []
 

@@ -62,7 +62,7 @@ def test_blocking_and_deferrable_runs_return_the_same_xcom(dagbag, sandbox, capf
     assert sandbox.submissions[0]["external_task_id"].startswith("airflow-")
     log = capfd.readouterr()
     text = log.out + log.err
-    assert "Submitting a text-to-video task to Kling" in text and "external_task_id" in text
+    assert "Submitting a Kling text2video task" in text and "external_task_id" in text
     assert "is processing after" in text and "produced: http://127.0.0.1" in text
     assert SECRET_KEY not in text
 
@@ -280,6 +280,7 @@ def test_the_image_family_animates_a_stored_image_extends_the_clip_and_combines_
     still = base64.b64encode((REPO / "example_dags" / "still.png").read_bytes()).decode()
     assert sent["animate"]["image"] == sent["animate"]["image_tail"] == still
     assert sent["animate"]["external_task_id"].startswith("airflow-")
-    assert sent["extend"] == {"video_id": f"{xcom(dag_run, 'animate')['task_id']}-0", "prompt": "and then day"}
+    animated = xcom(dag_run, "animate")["task_id"]
+    assert sent["extend"] == {"video_id": f"{animated}-0", "task_id": animated, "prompt": "and then day"}
     assert sent["combine"]["image_list"] == [{"image": still}, {"image": "https://images.example/b.jpg"}]
     assert len(sandbox.submissions) == 3

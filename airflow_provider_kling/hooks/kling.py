@@ -1,4 +1,4 @@
-"""Hooks for Kling text-to-video, through CometAPI or Kling's own API: all of the provider's HTTP lives here.
+"""Hooks for Kling's video tasks, through CometAPI or Kling's own API: all of the provider's HTTP lives here.
 
 :class:`KlingHook` is synchronous (``requests``), for workers; :class:`KlingAsyncHook` is its
 asynchronous twin (``httpx``), for triggers. Both build requests and read answers through
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -26,7 +25,6 @@ from airflow_provider_kling.contract import (
     BACKENDS,
     DEFAULT_BACKEND,
     TEXT2VIDEO,
-    TEXT2VIDEO_ROUTE,
     UNKNOWN_SUBMISSION_POLICIES,
     Backend,
     Endpoint,
@@ -34,6 +32,8 @@ from airflow_provider_kling.contract import (
     check_image_bytes,
     endpoint_named,
     listed_image,
+    loggable_body,
+    names_a_file,
     parse_response,
     parse_task,
     redact,
@@ -359,7 +359,7 @@ class _KlingHookBase(BaseHook):
 
 class KlingHook(_KlingHookBase):
     """
-    Synchronous hook for Kling text-to-video through CometAPI; one ``requests.Session`` per hook.
+    Synchronous hook for Kling's video tasks, through CometAPI or Kling's own API; one ``requests.Session`` per hook.
 
     :param kling_conn_id: the Airflow connection of type ``kling`` (password: the CometAPI key,
         host: the base URL, default ``https://api.cometapi.com``).
@@ -565,7 +565,7 @@ class KlingHook(_KlingHookBase):
         body = self.validate(endpoint, extra_fields=extra_fields, **fields)
         settings = self.settings
         if extra_fields:
-            self.log.info("Sending fields the provider does not check: %s", json.dumps(extra_fields))
+            self.log.info("Sending fields the provider does not check: %s", json.dumps(loggable_body(extra_fields)))
         if body.get("multi_shot") and not settings.backend.documents_multi_shot:
             self.log.warning(
                 "The %s backend documents no multi_shot: a relay that drops the shot fields renders one shot instead",
@@ -682,7 +682,7 @@ class KlingHook(_KlingHookBase):
         backend = self.settings.backend
         if not backend.list_route:
             raise KlingConfigurationError(f"The {backend.name} backend has no route that lists tasks")
-        answer = self._request("GET", backend.path(TEXT2VIDEO_ROUTE), params={"pageNum": page, "pageSize": page_size})
+        answer = self._request("GET", backend.path(TEXT2VIDEO.route), params={"pageNum": page, "pageSize": page_size})
         return [parse_task(task) for task in answer or []]
 
     @cached_property
@@ -835,23 +835,13 @@ def _content_length(headers: Any) -> int | None:
     return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
-def _names_a_file(text: str) -> bool:
-    """Whether an image given as text names a file to read: a path or a URL of storage, never http or Base64."""
-    if text.startswith(("https://", "http://")):
-        return False
-    # Base64 has no "." nor ":", so neither a scheme nor an extension is ever Base64 text.
-    return "://" in text or (text.startswith("/") and text.lower().endswith((".jpg", ".jpeg", ".png")))
-
-
 def _read_image(field: str, value: Any) -> Any:
     """An image named by a path or ``ObjectStoragePath``, read, checked and returned as Base64; others as given."""
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-    if not isinstance(value, (os.PathLike, ObjectStoragePath)) and not (
-        isinstance(value, str) and _names_a_file(value)
-    ):
+    if not names_a_file(value):
         return value
     import base64
+
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     from airflow_provider_kling.contract import IMAGE_MAX_BYTES
 

@@ -17,7 +17,7 @@ class KlingImage2VideoOperator(KlingVideoOperator):
     Base64, checked before anything is paid for. Safe to retry, with every argument of
     :class:`KlingVideoOperator`.
 
-    :param image: the first frame (this or ``image_tail``, or both). Templated.
+    :param image: the first frame (this or ``image_tail``, or both; on CometAPI, always this). Templated.
     :param image_tail: the last frame (not with ``camera_control``). Templated.
     :param prompt: how the image should move, at most 500 characters on CometAPI, 2,500 on Kling's own API.
         Templated.
@@ -65,8 +65,11 @@ class KlingImage2VideoOperator(KlingVideoOperator):
         **kwargs: Any,
     ) -> None:
         from airflow_provider_kling.contract import check_camera_control, check_cfg_scale
+        from airflow_provider_kling.exceptions import KlingValidationError
 
         super().__init__(**kwargs)
+        if image is None and image_tail is None:
+            raise KlingValidationError("image", "is required (or image_tail, or both): the frame to animate")
         self.image = image
         self.image_tail = image_tail
         self.prompt = prompt

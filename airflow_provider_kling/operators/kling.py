@@ -147,18 +147,9 @@ class KlingVideoOperator(BaseOperator):
         return {name: getattr(self, name) for name in endpoint_named(self.endpoint).fields}
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Validate, find or submit this task instance's generation, then wait for it."""
-        body = self.hook.validate(self.endpoint, extra_fields=self.extra_fields, **self._request_fields())
-        if len(body.get("external_task_id", "")) > EXTERNAL_TASK_ID_MAX_CHARS:
-            from airflow_provider_kling.exceptions import KlingValidationError
-
-            raise KlingValidationError(
-                "external_task_id",
-                f"is {len(body['external_task_id'])} characters long; allowed: at most {EXTERNAL_TASK_ID_MAX_CHARS} "
-                "characters (Kling takes 128, and a later generation adds '-2', '-3'...)",
-            )
+        """Find this task instance's earlier generation, or validate and submit a new one; then wait for it."""
         self._check_writable(self._output_folder())
-        task = self._find_or_submit(context, body)
+        task = self._find_or_submit(context)
         deadline = time.time() + self.timeout
         if not self.wait_for_completion or self._has_ended(task):
             return self._result(context, task)
@@ -194,7 +185,24 @@ class KlingVideoOperator(BaseOperator):
             raise (KlingError if event.get("retryable") else KlingPermanentError)(message)
         return self._result(context, event["task"])
 
-    def _find_or_submit(self, context: Context, body: dict[str, Any]) -> dict[str, Any]:
+    def _validated_body(self) -> dict[str, Any]:
+        """The request body, every field checked and every image read, before anything is paid for."""
+        body = self.hook.validate(self.endpoint, extra_fields=self.extra_fields, **self._request_fields())
+        if len(body.get("external_task_id", "")) > EXTERNAL_TASK_ID_MAX_CHARS:
+            from airflow_provider_kling.exceptions import KlingValidationError
+
+            raise KlingValidationError(
+                "external_task_id",
+                f"is {len(body['external_task_id'])} characters long; allowed: at most {EXTERNAL_TASK_ID_MAX_CHARS} "
+                "characters (Kling takes 128, and a later generation adds '-2', '-3'...)",
+            )
+        return body
+
+    def _find_or_submit(self, context: Context) -> dict[str, Any]:
+        """
+        The earlier try's generation if it lives; else a new one, submitted. The request is checked (and its
+        images read) only for a new one: a retry whose image has gone since still takes up what it paid for.
+        """
         from airflow_provider_kling.contract import (
             TaskStatus,
             endpoint_named,
@@ -205,7 +213,6 @@ class KlingVideoOperator(BaseOperator):
 
         kind = endpoint_named(self.endpoint)
         store = self._submission_store(context)
-        base = body.pop("external_task_id", None) or self._derived_id(context)
         # A first try has no earlier submission to find: it reads nothing (a missing Variable is logged as an error).
         record = store.get(SUBMISSION_STATE_KEY) if context["ti"].try_number > 1 else {}
         generation = int(record.get("generation", 1))
@@ -232,13 +239,15 @@ class KlingVideoOperator(BaseOperator):
                     "Kling no longer knows task %s from an earlier try: submitting a new generation", record["task_id"]
                 )
                 generation += 1
+        body = self._validated_body()
+        base = body.pop("external_task_id", None) or self._derived_id(context)
         ids = {"external_task_id": generation_external_task_id(base, generation)} if kind.takes_external_task_id else {}
         record = {"generation": generation, **ids}
         store.set(SUBMISSION_STATE_KEY, record)
-        self.log.info("Submitting a %s task to Kling: %s", kind.title, json.dumps(loggable_body({**body, **ids})))
+        self.log.info("Submitting a Kling %s task: %s", kind.name, json.dumps(loggable_body({**body, **ids})))
         task = self.hook.create_task(
             self.endpoint,
-            **split_request_fields(body, kind.fields)[0],
+            **split_request_fields(body, kind)[0],
             **ids,
             extra_fields=self.extra_fields,
             on_unknown_submission=self.on_unknown_submission,

@@ -19,6 +19,9 @@ class KlingVideoExtendOperator(KlingVideoOperator):
 
     :param video_id: the id of the video to extend (``task_result.videos[].id`` of an earlier task), e.g.
         ``"{{ ti.xcom_pull('generate')['task_result']['videos'][0]['id'] }}"``. Templated.
+    :param parent_task_id: the Kling ``task_id`` of the task that made the video (sent as ``task_id``), e.g.
+        ``"{{ ti.xcom_pull('generate')['task_id'] }}"``; required on CometAPI, whose relay sends the extension
+        to the account that made the video. Templated.
     :param prompt: what happens next, at most 500 characters on CometAPI, 2,500 on Kling's own API. Templated.
     :param negative_prompt: what to keep out of the video. Templated.
     :param cfg_scale: prompt adherence from 0 to 1; checked when the DAG is parsed.
@@ -28,6 +31,7 @@ class KlingVideoExtendOperator(KlingVideoOperator):
     endpoint = "video-extend"
     template_fields: Sequence[str] = (
         "video_id",
+        "parent_task_id",
         "prompt",
         "negative_prompt",
         "callback_url",
@@ -38,6 +42,7 @@ class KlingVideoExtendOperator(KlingVideoOperator):
         self,
         *,
         video_id: str,
+        parent_task_id: str | None = None,
         prompt: str | None = None,
         negative_prompt: str | None = None,
         cfg_scale: float | None = None,
@@ -48,6 +53,7 @@ class KlingVideoExtendOperator(KlingVideoOperator):
 
         super().__init__(**kwargs)
         self.video_id = video_id
+        self.parent_task_id = parent_task_id
         self.prompt = prompt
         self.negative_prompt = negative_prompt
         self.cfg_scale = cfg_scale if cfg_scale is None else check_cfg_scale(cfg_scale)

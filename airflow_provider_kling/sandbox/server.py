@@ -319,13 +319,11 @@ class KlingSandbox:
     def create_task(self, body: dict[str, Any], endpoint: Endpoint = TEXT2VIDEO) -> SandboxTask:
         """Validate and store a submitted task; raises KlingValidationError like the real service."""
         # Fields the contract does not know are taken and ignored: Kling's answer to them is undocumented.
-        known, extra = split_request_fields(body, endpoint.fields)
+        known, extra = split_request_fields(body, endpoint)
         clean = build_request(endpoint, known, backend=self.backend, extra_fields=extra)
         with self._lock:
-            if "video_id" in clean and not any(
-                task.status() == SUCCEEDED and clean["video_id"] == f"{task.task_id}-0" for task in self.tasks.values()
-            ):
-                raise KlingValidationError("video_id", f"{clean['video_id']!r} is no video of this account")
+            if "video_id" in clean:
+                self._check_extension(clean)
             external_id = clean.get("external_task_id")
             if (
                 self.profile == "kling"
@@ -343,6 +341,21 @@ class KlingSandbox:
             )
             self.tasks[task.task_id] = task
         return task
+
+    def _check_extension(self, body: dict[str, Any]) -> None:
+        """Refuse an extension of a video no task made (or, named, not the task given as its parent)."""
+        parent = next(
+            (
+                task
+                for task in self.tasks.values()
+                if task.status() == SUCCEEDED and body["video_id"] == f"{task.task_id}-0"
+            ),
+            None,
+        )
+        if parent is None:
+            raise KlingValidationError("video_id", f"{body['video_id']!r} is no video of this account")
+        if "task_id" in body and body["task_id"] != parent.task_id:
+            raise KlingValidationError("task_id", f"{body['task_id']!r} did not make video {body['video_id']!r}")
 
     def find(self, task_or_external_id: str, endpoint: Endpoint | None = None) -> SandboxTask | None:
         """Look a task up by task id, then (Kling's own API only) by external id; only ``endpoint``'s, if given."""

@@ -90,7 +90,18 @@ class KlingTaskSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Ask Kling for the task once."""
-        task = self.hook.get_task(self.kling_task_id, self.endpoint)
+        from airflow_provider_kling.exceptions import KlingTaskNotFoundError
+
+        try:
+            task = self.hook.get_task(self.kling_task_id, self.endpoint)
+        except KlingTaskNotFoundError:
+            self.log.error(
+                "Kling has no task %s on its %s route; a task submitted to another endpoint is read on that "
+                "endpoint's: set the sensor's endpoint (image2video, multi-image2video, video-extend)",
+                self.kling_task_id,
+                self.endpoint,
+            )
+            raise
         return PokeReturnValue(is_done=self._done(context, task), xcom_value=task)
 
     def execute(self, context: Context) -> Any:

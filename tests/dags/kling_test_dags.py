@@ -41,6 +41,7 @@ for deferrable in (False, True):
         extend = KlingVideoExtendOperator(
             task_id="extend",
             video_id="{{ ti.xcom_pull(task_ids='animate')['task_result']['videos'][0]['id'] }}",
+            parent_task_id="{{ ti.xcom_pull(task_ids='animate')['task_id'] }}",
             prompt="and then day",
             deferrable=deferrable,
             **FAST,

@@ -16,13 +16,16 @@ from airflow.providers.common.compat.sdk import ObjectStoragePath
 from conftest import REPO
 
 from airflow_provider_kling.contract import (
+    COMETAPI,
     IMAGE2VIDEO,
     IMAGE_MAX_BYTES,
+    KLING,
     MULTI_IMAGE2VIDEO,
     VIDEO_EXTEND,
     build_request,
     endpoint_named,
     loggable_body,
+    split_request_fields,
 )
 from airflow_provider_kling.exceptions import (
     KlingInvalidRequestError,
@@ -53,21 +56,39 @@ def _refused(endpoint, fields: dict[str, Any], **kwargs: Any) -> KlingValidation
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "fields"),
+    ("endpoint", "backend", "fields"),
     [
-        (IMAGE2VIDEO, {"image": URL}),
-        (IMAGE2VIDEO, {"image": STILL, "image_tail": JPEG, "prompt": "dawn", "model_name": "kling-v2-1"}),
-        (IMAGE2VIDEO, {"image_tail": URL, "duration": "10", "mode": "pro", "cfg_scale": 0.3}),
+        (IMAGE2VIDEO, COMETAPI, {"image": URL}),
+        (IMAGE2VIDEO, COMETAPI, {"image": STILL, "image_tail": JPEG, "prompt": "dawn", "model_name": "kling-v2-1"}),
+        (IMAGE2VIDEO, KLING, {"image_tail": URL, "duration": "10", "mode": "pro", "cfg_scale": 0.3}),
         (
             MULTI_IMAGE2VIDEO,
-            {"image_list": [{"image": URL}, {"image": STILL}], "prompt": "a scene", "aspect_ratio": "1:1"},
+            COMETAPI,
+            {"image_list": [{"image": URL}, {"image": STILL}], "prompt": "a", "aspect_ratio": "1:1", "cfg_scale": 0.2},
         ),
-        (VIDEO_EXTEND, {"video_id": "993f3e4d-4f7b", "prompt": "and then", "cfg_scale": 0.5}),
+        (VIDEO_EXTEND, KLING, {"video_id": "993f3e4d-4f7b", "prompt": "and then", "cfg_scale": 0.5}),
     ],
-    ids=["url", "both-frames", "tail-only", "multi", "extend"],
+    ids=["url", "both-frames", "tail-only-on-kling", "multi", "extend-on-kling"],
 )
-def test_good_requests_go_on_the_wire_as_given(endpoint, fields):
-    assert build_request(endpoint, fields) == {**fields, **({"duration": "10"} if "duration" in fields else {})}
+def test_good_requests_go_on_the_wire_as_given(endpoint, backend, fields):
+    assert build_request(endpoint, fields, backend=backend) == fields
+
+
+def test_an_extension_names_its_parent_task_as_task_id_which_cometapi_requires():
+    fields = {"video_id": "993f3e4d-4f7b", "parent_task_id": "860001"}
+    assert build_request(VIDEO_EXTEND, fields) == {"video_id": "993f3e4d-4f7b", "task_id": "860001"}
+    assert build_request(VIDEO_EXTEND, fields, backend=KLING)["task_id"] == "860001"
+    error = _refused(VIDEO_EXTEND, {"video_id": "993f3e4d-4f7b"})
+    assert error.field == "parent_task_id" and "is required on the cometapi backend" in str(error)
+    assert split_request_fields({"task_id": "860001", "video_id": "v", "seed": 1}, VIDEO_EXTEND) == (
+        {"parent_task_id": "860001", "video_id": "v"},
+        {"seed": 1},
+    )
+
+
+def test_on_cometapi_an_image_to_video_request_needs_its_first_frame():
+    error = _refused(IMAGE2VIDEO, {"image_tail": URL})
+    assert error.field == "image" and "is required on the cometapi backend" in str(error)
 
 
 def test_plain_images_in_an_image_list_are_sent_as_kling_documents_them():
@@ -75,11 +96,19 @@ def test_plain_images_in_an_image_list_are_sent_as_kling_documents_them():
     assert body["image_list"] == [{"image": URL}, {"image": STILL}]
 
 
+def test_base64_wrapped_in_lines_is_sent_on_one_line():
+    wrapped = "\n".join(STILL[index : index + 76] for index in range(0, len(STILL), 76))
+    assert build_request(IMAGE2VIDEO, {"image": wrapped})["image"] == STILL
+
+
 @pytest.mark.parametrize(
     ("endpoint", "fields", "field", "says"),
     [
         (IMAGE2VIDEO, {"prompt": "a"}, "image", "is required (or image_tail, or both)"),
-        (IMAGE2VIDEO, {"image": GIF}, "image", "is not a JPEG or PNG image (it starts b'GIF89a"),
+        (IMAGE2VIDEO, {"image": GIF}, "image", "is not a JPEG or PNG image; allowed: an http(s) URL"),
+        (IMAGE2VIDEO, {"image": "file:///etc/hostname"}, "image", "neither a URL nor Base64"),
+        (IMAGE2VIDEO, {"image": URL, "model_name": "kling-v2-1", "cfg_scale": 0.5}, "cfg_scale", "not supported"),
+        (IMAGE2VIDEO, {"image": URL, "model_name": "kling-v1-6", "duration": "12"}, "duration", "allowed: 5, 10"),
         (IMAGE2VIDEO, {"image": f"data:image/png;base64,{STILL}"}, "image", "starts with a data: prefix"),
         (IMAGE2VIDEO, {"image": "not base64!"}, "image", "neither a URL nor Base64"),
         (IMAGE2VIDEO, {"image": ""}, "image", "got ''; allowed: an http(s) URL, a path or ObjectStoragePath"),
@@ -94,16 +123,16 @@ def test_plain_images_in_an_image_list_are_sent_as_kling_documents_them():
         (IMAGE2VIDEO, {"image": URL, "aspect_ratio": "1:1"}, "aspect_ratio", "is not a image-to-video field"),
         (IMAGE2VIDEO, {"image": URL, "model_name": "kling-v9"}, "model_name", "got 'kling-v9'; allowed: kling-v1"),
         (IMAGE2VIDEO, {"image": URL, "duration": 7}, "duration", "got '7'; allowed: 5, 10"),
-        (MULTI_IMAGE2VIDEO, {"prompt": "a"}, "image_list", "is required: 1 to 4 images"),
-        (MULTI_IMAGE2VIDEO, {"image_list": [], "prompt": "a"}, "image_list", "allowed: a list of 1 to 4 images"),
-        (MULTI_IMAGE2VIDEO, {"image_list": [URL] * 5, "prompt": "a"}, "image_list", "allowed: a list of 1 to 4"),
-        (MULTI_IMAGE2VIDEO, {"image_list": URL, "prompt": "a"}, "image_list", "allowed: a list of 1 to 4"),
+        (MULTI_IMAGE2VIDEO, {"prompt": "a"}, "image_list", "is required: 2 to 4 images"),
+        (MULTI_IMAGE2VIDEO, {"image_list": [URL], "prompt": "a"}, "image_list", "allowed: a list of 2 to 4 images"),
+        (MULTI_IMAGE2VIDEO, {"image_list": [URL] * 5, "prompt": "a"}, "image_list", "allowed: a list of 2 to 4"),
+        (MULTI_IMAGE2VIDEO, {"image_list": URL, "prompt": "a"}, "image_list", "allowed: a list of 2 to 4"),
         (MULTI_IMAGE2VIDEO, {"image_list": [URL, GIF], "prompt": "a"}, "image_list[1]", "is not a JPEG or PNG"),
-        (MULTI_IMAGE2VIDEO, {"image_list": [{"image": URL, "x": 1}], "prompt": "a"}, "image_list[0]", "got {"),
-        (MULTI_IMAGE2VIDEO, {"image_list": [URL]}, "prompt", "is required: 1 to 500 characters"),
+        (MULTI_IMAGE2VIDEO, {"image_list": [{"image": URL, "x": 1}, URL], "prompt": "a"}, "image_list[0]", "got {"),
+        (MULTI_IMAGE2VIDEO, {"image_list": [URL, URL]}, "prompt", "is required: 1 to 500 characters"),
         (
             MULTI_IMAGE2VIDEO,
-            {"image_list": [URL], "prompt": "a", "model_name": "kling-v3"},
+            {"image_list": [URL, URL], "prompt": "a", "model_name": "kling-v3"},
             "model_name",
             "allowed: kling-v1-6",
         ),
@@ -115,7 +144,7 @@ def test_plain_images_in_an_image_list_are_sent_as_kling_documents_them():
             VIDEO_EXTEND,
             {"video_id": "v1", "duration": "5"},
             "duration",
-            "is not a video extension field; allowed: video_id, prompt",
+            "is not a video extension field; allowed: video_id, parent_task_id, prompt",
         ),
         (VIDEO_EXTEND, {"video_id": "v1", "external_task_id": "x"}, "external_task_id", "is not a video extension"),
     ],
@@ -133,9 +162,21 @@ def test_an_image_over_10_mib_is_refused():
     assert build_request(IMAGE2VIDEO, {"image": exactly})["image"] == exactly
 
 
-def test_extra_fields_may_not_hold_an_endpoints_own_field():
-    error = _refused(IMAGE2VIDEO, {"image": URL}, extra_fields={"image_tail": URL})
-    assert error.field == "extra_fields" and "holds image_tail" in str(error)
+@pytest.mark.parametrize(
+    ("endpoint", "extra", "held"),
+    [
+        (IMAGE2VIDEO, {"image_tail": URL}, "image_tail"),
+        (VIDEO_EXTEND, {"external_task_id": "x"}, "external_task_id"),
+        (VIDEO_EXTEND, {"task_id": "860001"}, "task_id"),
+    ],
+)
+def test_extra_fields_may_not_hold_a_field_the_provider_manages(endpoint, extra, held):
+    fields = {"image": URL} if endpoint is IMAGE2VIDEO else {"video_id": "v1", "parent_task_id": "860001"}
+    error = _refused(endpoint, fields, extra_fields=extra)
+    assert error.field == "extra_fields" and f"holds {held};" in str(error)
+
+
+def test_extra_fields_the_provider_does_not_know_are_sent():
     assert build_request(IMAGE2VIDEO, {"image": URL}, extra_fields={"static_mask": URL})["static_mask"] == URL
 
 
@@ -144,13 +185,15 @@ def test_an_unknown_endpoint_is_refused_listing_the_known_ones():
         endpoint_named("upscale")
 
 
-def test_logged_bodies_show_base64_images_by_their_size_and_urls_as_they_are():
-    body = {"image": STILL, "image_tail": URL, "image_list": [{"image": JPEG}], "prompt": "a"}
+def test_logged_bodies_show_long_texts_by_their_length_at_any_depth_and_urls_and_prompts_whole():
+    mask = "A" * 4097
+    long_url = f"https://images.example/{'x' * 5000}.png"
+    body = {"image": mask, "image_tail": long_url, "dynamic_masks": [{"mask": mask}], "prompt": "p" * 4096}
     assert loggable_body(body) == {
-        "image": f"<Base64 image, {len(STILL)} characters>",
-        "image_tail": URL,
-        "image_list": [{"image": f"<Base64 image, {len(JPEG)} characters>"}],
-        "prompt": "a",
+        "image": "<4097 characters, not logged>",
+        "image_tail": long_url,
+        "dynamic_masks": [{"mask": "<4097 characters, not logged>"}],
+        "prompt": "p" * 4096,
     }
 
 
@@ -186,7 +229,7 @@ def test_a_bad_image_file_fails_before_any_request(cometapi_sandbox, tmp_path, c
 
 def test_extending_a_video_kling_does_not_know_is_refused_once_not_retried(sandbox):
     with pytest.raises(KlingInvalidRequestError, match="is no video of this account"):
-        KlingHook().create_task("video-extend", video_id="993f3e4d-4f7b")
+        KlingHook().create_task("video-extend", video_id="993f3e4d-4f7b", parent_task_id="860001")
     assert sandbox.requests == [("POST", sandbox.backend.path("/v1/videos/video-extend"))]
 
 
@@ -208,12 +251,17 @@ def test_on_klings_own_api_a_lost_image_submission_is_found_by_its_external_task
 
 def test_a_lost_extension_cannot_be_looked_up_on_any_backend_so_the_policy_decides(sandbox):
     sandbox.render_seconds = 0
-    source = KlingHook().create_task("image2video", image=URL)
-    video_id = f"{source['task_id']}-0"
+    source = _source()
     sandbox.inject(Fault(drop=True, method="POST"))
     with pytest.raises(KlingSubmissionUnknownError, match="may have created a task"):
-        KlingHook(retry_delay=0).create_task("video-extend", video_id=video_id, on_unknown_submission="fail")
+        KlingHook(retry_delay=0).create_task("video-extend", **source, on_unknown_submission="fail")
     assert len(sandbox.tasks) == 2  # the source and the lost extension: not sent again
+
+
+def _source() -> dict[str, str]:
+    """An image-to-video task that has ended, as the arguments of its extension: its video and itself."""
+    task_id = KlingHook().create_task("image2video", image=URL)["task_id"]
+    return {"video_id": f"{task_id}-0", "parent_task_id": task_id}
 
 
 def _base(context: dict[str, Any]) -> str:
@@ -224,7 +272,7 @@ def _base(context: dict[str, Any]) -> str:
     "operator",
     [
         lambda: KlingImage2VideoOperator(task_id="animate", image=str(STILL_PATH), poll_interval=0.05),
-        lambda: KlingMultiImage2VideoOperator(task_id="combine", image_list=[URL], prompt="a", poll_interval=0.05),
+        lambda: KlingMultiImage2VideoOperator(task_id="combine", image_list=[URL, URL], prompt="a", poll_interval=0.05),
     ],
     ids=["image2video", "multi-image2video"],
 )
@@ -239,9 +287,9 @@ def test_a_retry_of_an_image_operator_takes_the_earlier_generation_instead_of_pa
 
 def test_a_video_extension_records_no_external_task_id_and_a_lost_one_follows_the_policy(sandbox):
     sandbox.render_seconds = 0
-    video_id = f"{KlingHook().create_task('image2video', image=URL)['task_id']}-0"
+    source = _source()
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1}})  # an earlier try's answer was lost
-    operator = KlingVideoExtendOperator(task_id="extend", video_id=video_id, on_unknown_submission="fail")
+    operator = KlingVideoExtendOperator(task_id="extend", **source, on_unknown_submission="fail")
     with pytest.raises(KlingSubmissionUnknownError) as raised:
         operator.execute(task_context(try_number=2, store=store))
     assert str(raised.value).startswith(
@@ -249,9 +297,9 @@ def test_a_video_extension_records_no_external_task_id_and_a_lost_one_follows_th
         "external_task_id to look it up by. Not submitting again"
     )
     context = task_context()
-    task = KlingVideoExtendOperator(task_id="extend", video_id=video_id, poll_interval=0.05).execute(context)
+    task = KlingVideoExtendOperator(task_id="extend", **source, poll_interval=0.05).execute(context)
     assert context["task_state_store"][SUBMISSION_STATE_KEY] == {"generation": 1, "task_id": task["task_id"]}
-    assert sandbox.submissions[-1] == {"video_id": video_id}
+    assert sandbox.submissions[-1] == {"video_id": source["video_id"], "task_id": source["parent_task_id"]}
 
 
 def test_operators_check_their_parse_time_arguments():
@@ -261,14 +309,46 @@ def test_operators_check_their_parse_time_arguments():
         KlingImage2VideoOperator(task_id="animate", image=URL, camera_control={"type": "spin"})
     with pytest.raises((TypeError, AirflowException), match="external_task_id"):  # AirflowException before 3.0
         KlingVideoExtendOperator(task_id="extend", video_id="v1", external_task_id="x")
+    with pytest.raises(KlingValidationError, match="image"):
+        KlingImage2VideoOperator(task_id="animate", prompt="nothing to animate")
     assert pathlib.Path(STILL_PATH).stat().st_size < 4096  # the example image stays small
+
+
+def test_an_extension_of_another_tasks_video_is_refused_on_cometapi(cometapi_sandbox):
+    cometapi_sandbox.render_seconds = 0
+    source, other = _source(), _source()
+    with pytest.raises(KlingInvalidRequestError, match="did not make video"):
+        KlingHook().create_task("video-extend", video_id=source["video_id"], parent_task_id=other["parent_task_id"])
+
+
+def test_a_retry_whose_image_is_gone_still_takes_up_the_generation_it_paid_for(sandbox, tmp_path):
+    image = tmp_path / "still.png"
+    image.write_bytes(STILL_PATH.read_bytes())
+    first_try = task_context()
+    first = KlingImage2VideoOperator(task_id="animate", image=str(image), wait_for_completion=False).execute(first_try)
+    image.unlink()  # cleaned up, or this try runs on a worker that never had it
+    retry = task_context(try_number=2, store=StateStore(first_try["task_state_store"]))
+    again = KlingImage2VideoOperator(task_id="animate", image=str(image), poll_interval=0.05).execute(retry)
+    assert again["task_id"] == first["task_id"] and again["task_status"] == "succeed"
+    assert len(sandbox.submissions) == 1
+
+
+@pytest.mark.parametrize(
+    "operator",
+    [KlingText2VideoOperator, KlingImage2VideoOperator, KlingMultiImage2VideoOperator, KlingVideoExtendOperator],
+)
+def test_every_field_of_an_operators_endpoint_is_one_of_its_arguments(operator):
+    import inspect
+
+    arguments = set(inspect.signature(operator.__init__).parameters)
+    assert set(endpoint_named(operator.endpoint).fields) <= arguments
 
 
 def test_a_retry_of_a_video_extension_reads_its_task_by_the_recorded_task_id_instead_of_paying_again(sandbox):
     sandbox.render_seconds = 0
-    video_id = f"{KlingHook().create_task('image2video', image=URL)['task_id']}-0"
+    source = _source()
     first_try = task_context()
-    first = KlingVideoExtendOperator(task_id="extend", video_id=video_id, poll_interval=0.05).execute(first_try)
+    first = KlingVideoExtendOperator(task_id="extend", **source, poll_interval=0.05).execute(first_try)
     retry = task_context(try_number=2, store=StateStore(first_try["task_state_store"]))
-    again = KlingVideoExtendOperator(task_id="extend", video_id=video_id, poll_interval=0.05).execute(retry)
+    again = KlingVideoExtendOperator(task_id="extend", **source, poll_interval=0.05).execute(retry)
     assert again["task_id"] == first["task_id"] and len(sandbox.submissions) == 2  # the source and one extension

@@ -81,7 +81,7 @@ def test_a_first_try_submits_once_records_the_task_and_returns_its_video(sandbox
     task = operator.execute(context)
     assert task["task_status"] == "succeed" and _sent_ids(sandbox) == [BASE]
     log = _logged(caplog, capfd)
-    assert f'Submitting a text-to-video task to Kling: {{"prompt": "a fox", "external_task_id": "{BASE}"}}' in log
+    assert f'Submitting a Kling text2video task: {{"prompt": "a fox", "external_task_id": "{BASE}"}}' in log
     assert f"Kling task {task['task_id']} submitted (submitted)" in log
     assert f"Kling task {task['task_id']} produced: {task['task_result']['videos'][0]['url']}" in log
     assert _record(context) == {"generation": 1, "external_task_id": BASE, "task_id": task["task_id"]}
