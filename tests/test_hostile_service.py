@@ -10,6 +10,7 @@ import asyncio
 import gzip
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,12 +25,14 @@ from conftest import SECRET_KEY
 from airflow_provider_kling.contract import parse_response, parse_task, task_videos
 from airflow_provider_kling.exceptions import (
     KlingError,
+    KlingPermanentError,
     KlingTransientError,
     KlingUnexpectedAnswerError,
     KlingValidationError,
     KlingWaitTimeoutError,
 )
 from airflow_provider_kling.hooks.kling import KlingHook
+from airflow_provider_kling.netguard import MAX_REDIRECTS
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
 from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
@@ -450,3 +453,138 @@ def test_errors_never_escape_as_anything_but_kling_errors(hostile):
         hostile.behaviour = lambda handler, body=body: send_raw(handler, 200, body)
         with pytest.raises(KlingError):
             KlingHook().get_task("1")
+
+
+# 12. The download's edges: redirect chains up to their limit, every error status the video host may answer,
+# content types with parameters, the smallest MP4, a first box split across reads, folders not yet made.
+#: The smallest answer that is an MP4's start: one 8-byte ``ftyp`` box header.
+SMALLEST_MP4 = b"\x00\x00\x00\x08ftyp"
+
+
+def _store(server, tmp_path, name: str = "v.mp4") -> int:
+    return KlingHook().download_video(f"{server.url}/{name}", f"file://{tmp_path / name}")
+
+
+def _redirects(hops: int):
+    """Redirect /v.mp4 through ``hops`` relative locations, then serve the video."""
+
+    def serve(handler: Any) -> None:
+        seen = int(handler.path.rpartition("hop-")[2] or 0) if "hop-" in handler.path else 0
+        if seen < hops:
+            send_raw(handler, 302, b"", {"Location": f"hop-{seen + 1}"})
+        else:
+            send_raw(handler, 200, MP4, {"Content-Type": "video/mp4"})
+
+    return serve
+
+
+def test_a_chain_of_as_many_redirects_as_allowed_is_followed_asking_for_no_compression(hostile, tmp_path):
+    hostile.behaviour = _redirects(MAX_REDIRECTS)
+    assert _store(hostile, tmp_path) == len(MP4)
+    assert hostile.paths() == ["/v.mp4", *(f"/hop-{hop}" for hop in range(1, MAX_REDIRECTS + 1))]
+    assert {headers["Accept-Encoding"] for _, _, headers in hostile.requests} == {"identity"}
+
+
+def test_one_redirect_more_than_allowed_is_refused_saying_so(hostile, tmp_path):
+    hostile.behaviour = _redirects(MAX_REDIRECTS + 1)
+    with pytest.raises(KlingUnexpectedAnswerError) as raised:
+        _store(hostile, tmp_path)
+    assert str(raised.value) == f"Download of {hostile.url}/v.mp4 was redirected more than {MAX_REDIRECTS} times"
+    assert len(hostile.requests) == MAX_REDIRECTS + 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (408, KlingTransientError),
+        (425, KlingTransientError),
+        (429, KlingTransientError),
+        (500, KlingTransientError),
+        (404, KlingPermanentError),
+        (409, KlingPermanentError),
+        (426, KlingPermanentError),
+        (430, KlingPermanentError),
+    ],
+)
+def test_the_video_hosts_error_says_its_status_and_body_and_whether_a_retry_helps(
+    hostile, tmp_path, status, error_class
+):
+    hostile.behaviour = lambda handler: send_raw(handler, status, b"gone fishing", {"Content-Type": "text/plain"})
+    with pytest.raises(KlingError) as raised:
+        _store(hostile, tmp_path)
+    assert type(raised.value) is error_class and raised.value.status == status
+    assert str(raised.value).startswith(f"Download of {hostile.url}/v.mp4 failed: HTTP {status}: 'gone fishing'")
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html; charset=utf-8", "application/xml", "application/javascript", "APPLICATION/JSON"]
+)
+def test_text_is_refused_whatever_its_parameters_or_case(hostile, tmp_path, content_type):
+    hostile.behaviour = lambda handler: send_raw(handler, 200, MP4, {"Content-Type": content_type})
+    with pytest.raises(KlingUnexpectedAnswerError, match="not a video"):
+        _store(hostile, tmp_path)
+
+
+def test_a_video_type_with_parameters_is_stored(hostile, tmp_path):
+    hostile.behaviour = lambda handler: send_raw(handler, 200, MP4, {"Content-Type": "video/mp4; codecs=avc1"})
+    assert _store(hostile, tmp_path) == len(MP4)
+
+
+def test_the_smallest_mp4_start_is_stored_and_one_byte_less_is_not(hostile, tmp_path):
+    hostile.behaviour = lambda handler: send_raw(handler, 200, SMALLEST_MP4, {"Content-Type": "video/mp4"})
+    assert _store(hostile, tmp_path) == 8
+    hostile.behaviour = lambda handler: send_raw(handler, 200, SMALLEST_MP4[:7], {"Content-Type": "video/mp4"})
+    with pytest.raises(KlingTransientError, match="got 7 bytes"):
+        _store(hostile, tmp_path, "short.mp4")
+
+
+def test_a_first_box_split_across_reads_is_read_whole(hostile, tmp_path):
+    def serve(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", str(len(MP4)))
+        handler.end_headers()
+        handler.wfile.write(MP4[:3])
+        handler.wfile.flush()
+        time.sleep(0.2)  # the client reads the first 3 bytes on their own
+        handler.wfile.write(MP4[3:])
+
+    hostile.behaviour = serve
+    assert _store(hostile, tmp_path) == len(MP4)
+    assert (tmp_path / "v.mp4").read_bytes() == MP4
+
+
+def test_a_video_as_large_as_the_connections_limit_is_stored(hostile, monkeypatch, tmp_path):
+    extra = {"max_video_bytes": len(MP4), "retry_limit": 0}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KLING_DEFAULT",
+        json.dumps({"conn_type": "kling", "host": hostile.url, "password": SECRET_KEY, "extra": extra}),
+    )
+    hostile.behaviour = lambda handler: send_raw(handler, 200, MP4, {"Content-Type": "video/mp4"})
+    assert _store(hostile, tmp_path) == len(MP4)
+
+
+def test_folders_not_yet_made_are_made_and_the_stored_video_is_logged(hostile, tmp_path, caplog, capfd):
+    hostile.behaviour = lambda handler: send_raw(handler, 200, MP4, {"Content-Type": "video/mp4"})
+    destination = tmp_path / "2026" / "11" / "v.mp4"
+    assert KlingHook().download_video(f"{hostile.url}/v.mp4", f"file://{destination}") == len(MP4)
+    assert destination.read_bytes() == MP4
+    logged = caplog.text + capfd.readouterr().out
+    assert f"Stored {hostile.url}/v.mp4 ({len(MP4)} bytes) at file://{destination}" in logged
+
+
+def test_a_transfer_cut_short_names_the_error(hostile, tmp_path):
+    def serve(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        handler.wfile.write(b"10\r\n" + MP4[:16] + b"\r\nzz")  # a broken chunk, then the end
+        handler.close_connection = True
+
+    hostile.behaviour = serve
+    with pytest.raises(KlingTransientError) as raised:
+        _store(hostile, tmp_path)
+    assert re.match(rf"Download of {hostile.url}/v.mp4 failed: \w+(Error|Exception): \S", str(raised.value))
+    assert list(tmp_path.iterdir()) == []
