@@ -69,12 +69,12 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
     from airflow_provider_kling.contract import (
         ACTIVE_STATUSES,
         COMETAPI,
-        TEXT2VIDEO_ROUTE,
+        TEXT2VIDEO,
         build_text2video_request,
         parse_response,
     )
 
-    text2video_path = COMETAPI.path(TEXT2VIDEO_ROUTE)
+    text2video_path = COMETAPI.path(TEXT2VIDEO.route)
     from airflow_provider_kling.hooks.kling import KlingAsyncHook
     from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
