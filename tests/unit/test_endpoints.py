@@ -352,3 +352,103 @@ def test_a_retry_of_a_video_extension_reads_its_task_by_the_recorded_task_id_ins
     retry = task_context(try_number=2, store=StateStore(first_try["task_state_store"]))
     again = KlingVideoExtendOperator(task_id="extend", **source, poll_interval=0.05).execute(retry)
     assert again["task_id"] == first["task_id"] and len(sandbox.submissions) == 2  # the source and one extension
+
+
+@pytest.mark.parametrize(
+    ("operator", "arguments", "sent"),
+    [
+        (
+            KlingImage2VideoOperator,
+            {
+                "image": URL,
+                "image_tail": STILL,
+                "prompt": "dawn",
+                "negative_prompt": "blur",
+                "model_name": "kling-v1-6",
+                "cfg_scale": 0.4,
+                "mode": "pro",
+                "duration": 10,
+                "callback_url": "https://hooks.example/kling",
+                "external_task_id": "still-7",
+            },
+            {"duration": "10"},
+        ),
+        (
+            KlingImage2VideoOperator,
+            {"image": URL, "camera_control": {"type": "down_back"}},
+            {},
+        ),
+        (
+            KlingMultiImage2VideoOperator,
+            {
+                "image_list": [URL, STILL],
+                "prompt": "a scene",
+                "negative_prompt": "blur",
+                "model_name": "kling-v1-6",
+                "cfg_scale": 0.4,
+                "mode": "std",
+                "duration": "5",
+                "aspect_ratio": "9:16",
+                "callback_url": "https://hooks.example/kling",
+                "external_task_id": "multi-7",
+            },
+            {"image_list": [{"image": URL}, {"image": STILL}]},
+        ),
+        (
+            KlingVideoExtendOperator,
+            {
+                "video_id": "993f3e4d-4f7b",
+                "parent_task_id": "860001",
+                "prompt": "and then",
+                "negative_prompt": "blur",
+                "cfg_scale": 0.4,
+                "callback_url": "https://hooks.example/kling",
+            },
+            {"task_id": "860001", "parent_task_id": None},
+        ),
+    ],
+    ids=["image2video", "image2video-camera", "multi-image2video", "video-extend"],
+)
+def test_every_argument_of_an_operator_reaches_the_wire(cometapi_sandbox, operator, arguments, sent):
+    task = operator(task_id="t", **arguments)
+    body = task.hook.validate(task.endpoint, **task._request_fields())
+    expected = {**arguments, **sent}
+    assert body == {name: value for name, value in expected.items() if value is not None}
+    assert cometapi_sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    "operator",
+    [
+        lambda **bad: KlingImage2VideoOperator(task_id="t", image=URL, **bad),
+        lambda **bad: KlingMultiImage2VideoOperator(task_id="t", image_list=[URL, URL], prompt="a", **bad),
+        lambda **bad: KlingVideoExtendOperator(task_id="t", video_id="v1", **bad),
+    ],
+    ids=["image2video", "multi-image2video", "video-extend"],
+)
+def test_a_bad_cfg_scale_fails_each_operator_when_the_dag_is_parsed(operator):
+    with pytest.raises(KlingValidationError) as raised:
+        operator(cfg_scale=1.5)
+    assert raised.value.field == "cfg_scale" and "got 1.5; allowed: a number from 0 to 1" in str(raised.value)
+
+
+def test_an_image_operator_without_a_frame_fails_when_the_dag_is_parsed_naming_image():
+    with pytest.raises(KlingValidationError) as raised:
+        KlingImage2VideoOperator(task_id="animate", prompt="nothing to animate")
+    assert raised.value.field == "image"
+    assert str(raised.value) == "Invalid image: is required (or image_tail, or both): the frame to animate"
+
+
+def test_the_sensor_reads_a_task_on_its_endpoints_route_and_says_to_set_it_when_not_found(kling_sandbox, caplog, capfd):
+    from airflow_provider_kling.sensors.kling import KlingTaskSensor
+
+    task_id = KlingHook().create_task("image2video", image=URL)["task_id"]
+    found = KlingTaskSensor(task_id="wait", kling_task_id=task_id, endpoint="image2video").poke(task_context())
+    assert found.xcom_value["task_id"] == task_id
+    with pytest.raises(KlingTaskNotFoundError):
+        KlingTaskSensor(task_id="wait", kling_task_id=task_id).poke(task_context())
+    logged = caplog.text + capfd.readouterr().out
+    assert (
+        f"Kling has no task {task_id} on its text2video route; a task submitted to another endpoint is read on that "
+        "endpoint's: set the sensor's endpoint (image2video, multi-image2video, video-extend)" in logged
+    )
