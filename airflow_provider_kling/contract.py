@@ -505,20 +505,16 @@ def _text2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple[
     return body
 
 
-def image_format(data: bytes) -> str | None:
-    """The format of an image's bytes as Kling names it (``jpg`` or ``png``), or None for any other."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    return None
+def is_jpeg_or_png(data: bytes) -> bool:
+    """Whether an image's bytes start as a JPEG's or a PNG's do (the formats Kling takes)."""
+    return data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
 
 
 def check_image_bytes(field: str, data: bytes) -> bytes:
     """Check an image's bytes (a JPEG or PNG of at most 10 MiB) before they are sent; return them."""
     if len(data) > IMAGE_MAX_BYTES:
         raise KlingValidationError(field, f"is larger than 10 MiB; allowed: at most {IMAGE_MAX_BYTES} bytes")
-    if image_format(data) is None:
+    if not is_jpeg_or_png(data):
         raise KlingValidationError(field, f"is not a JPEG or PNG image; {_IMAGES_ALLOWED}")
     return data
 
@@ -601,12 +597,16 @@ def _multi_image2video(given: Mapping[str, Any], backend: Backend, extra_models:
     return {**body, **_prompt(given, backend, required=True), **_shared_fields(given, backend, model)}
 
 
+def _kling_id(field: str, value: Any, what: str) -> str:
+    """Check an id that Kling gave (a task's, a video's): letters, digits, '-' and '_'; return it."""
+    if not isinstance(value, str) or not TASK_ID_PATTERN.fullmatch(value):
+        raise KlingValidationError(field, f"got {_shown(value)}; allowed: {what}: letters, digits, '-' and '_'")
+    return value
+
+
 def check_video_id(value: Any) -> str:
     """Check a ``video_id`` to extend (a video Kling made: ``task_result.videos[].id``); return it."""
-    allowed = "allowed: the id of a video Kling made (task_result.videos[].id): letters, digits, '-' and '_'"
-    if not isinstance(value, str) or not TASK_ID_PATTERN.fullmatch(value):
-        raise KlingValidationError("video_id", f"got {_shown(value)}; {allowed}")
-    return value
+    return _kling_id("video_id", value, "the id of a video Kling made (task_result.videos[].id)")
 
 
 def _video_extend(given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]) -> dict[str, Any]:
@@ -614,7 +614,7 @@ def _video_extend(given: Mapping[str, Any], backend: Backend, extra_models: tupl
         raise KlingValidationError("video_id", "is required: the id of a video Kling made (task_result.videos[].id)")
     body = {"video_id": check_video_id(given["video_id"])}
     if "parent_task_id" in given:
-        body["task_id"] = check_id("parent_task_id", given["parent_task_id"], "the Kling task_id that made the video")
+        body["task_id"] = _kling_id("parent_task_id", given["parent_task_id"], "the Kling task_id that made the video")
     elif backend.extension_needs_parent_task:
         raise KlingValidationError(
             "parent_task_id", f"is required on the {backend.name} backend: the Kling task_id that made the video"

@@ -25,6 +25,7 @@ from airflow_provider_kling.contract import (
     build_request,
     endpoint_named,
     loggable_body,
+    names_a_file,
     split_request_fields,
 )
 from airflow_provider_kling.exceptions import (
@@ -452,3 +453,42 @@ def test_the_sensor_reads_a_task_on_its_endpoints_route_and_says_to_set_it_when_
         f"Kling has no task {task_id} on its text2video route; a task submitted to another endpoint is read on that "
         "endpoint's: set the sensor's endpoint (image2video, multi-image2video, video-extend)" in logged
     )
+
+
+def test_an_http_url_is_an_image_to_fetch_not_a_file_to_read_nor_a_text_to_hide():
+    assert build_request(IMAGE2VIDEO, {"image": "http://images.example/a.png"}) == {
+        "image": "http://images.example/a.png"
+    }
+    assert not names_a_file("http://images.example/a.png") and names_a_file("s3://stills/a.PNG")
+    long_url = f"http://images.example/{'x' * 5000}.png"
+    assert loggable_body({"image": long_url}) == {"image": long_url}
+
+
+def test_an_image_url_may_take_2048_characters():
+    url = f"https://images.example/{'x' * (2048 - 27)}.png"
+    assert len(url) == 2048 and build_request(IMAGE2VIDEO, {"image": url})["image"] == url
+    error = _refused(IMAGE2VIDEO, {"image": url + "x"})
+    assert error.field == "image" and "is 2049 characters long; allowed: at most 2048 characters" in str(error)
+
+
+def test_base64_with_a_character_outside_its_alphabet_is_refused_showing_the_value():
+    error = _refused(IMAGE2VIDEO, {"image": f"{STILL[:40]}*{STILL[40:]}"})
+    assert error.field == "image" and f"got '{STILL[:40]}*{STILL[40:48]}... (2121 chars)" in str(error)
+    error = _refused(MULTI_IMAGE2VIDEO, {"image_list": ["a b"], "prompt": "a"})
+    assert "got ['a b']; allowed: a list of 2 to 4 images" in str(error)
+
+
+def test_four_images_are_taken():
+    assert len(build_request(MULTI_IMAGE2VIDEO, {"image_list": [URL] * 4, "prompt": "a"})["image_list"]) == 4
+
+
+def test_a_parent_task_id_that_is_no_task_id_is_refused_naming_it():
+    error = _refused(VIDEO_EXTEND, {"video_id": "v1", "parent_task_id": "../x"})
+    assert error.field == "parent_task_id"
+    assert "got '../x'; allowed: the Kling task_id that made the video" in str(error)
+
+
+def test_an_unreadable_image_names_the_reason(cometapi_sandbox, tmp_path):
+    with pytest.raises(KlingValidationError) as raised:
+        KlingHook().create_task("image2video", image=str(tmp_path / "gone.png"))
+    assert str(raised.value).startswith(f"Invalid image: could not read '{tmp_path / 'gone.png'}' (FileNotFoundError: ")
