@@ -155,12 +155,21 @@ def test_bad_requests_are_refused_naming_the_field_and_what_is_allowed(endpoint,
     assert error.field == field and says in str(error)
 
 
-def test_an_image_over_10_mib_is_refused():
+def test_an_image_over_10_mib_is_refused(monkeypatch):
     big = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(IMAGE_MAX_BYTES - 7)).decode()
     error = _refused(IMAGE2VIDEO, {"image": big})
     assert error.field == "image" and "is larger than 10 MiB; allowed: at most 10485760 bytes" in str(error)
-    exactly = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(IMAGE_MAX_BYTES - 8)).decode()
+
+
+def test_an_image_of_exactly_the_largest_size_is_taken(monkeypatch):
+    from airflow_provider_kling import contract
+
+    monkeypatch.setattr(contract, "IMAGE_MAX_BYTES", 64)  # the bound's arithmetic, on a small image
+    exactly = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(56)).decode()
     assert build_request(IMAGE2VIDEO, {"image": exactly})["image"] == exactly
+    assert (
+        _refused(IMAGE2VIDEO, {"image": base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(57)).decode()}).field == "image"
+    )
 
 
 @pytest.mark.parametrize(
