@@ -51,10 +51,12 @@ class SubmissionStore:
     def get(self, key: str) -> dict[str, Any]:
         """The record under ``key``, or an empty dict."""
         if self._store is not None:
-            return self._store.get(key) or {}
-        from airflow.providers.common.compat.sdk import Variable
+            record = self._store.get(key)
+        else:
+            from airflow.providers.common.compat.sdk import Variable
 
-        return json.loads(Variable.get(self._variable_name(key), "{}"))
+            record = json.loads(Variable.get(self._variable_name(key), "{}"))
+        return record if isinstance(record, dict) else {}
 
     def set(self, key: str, record: dict[str, Any]) -> None:
         """Write the record under ``key``."""
@@ -90,7 +92,8 @@ def stored_video_url(ti_key: TaskInstanceKey) -> str | None:
         return None
     from airflow.models.xcom import XCom
 
-    return XCom.get_value(ti_key=ti_key, key=VIDEO_URL_XCOM_KEY)
+    url = XCom.get_value(ti_key=ti_key, key=VIDEO_URL_XCOM_KEY)
+    return url if isinstance(url, str) else None
 
 
 async def amask_secret(secret: str) -> None:

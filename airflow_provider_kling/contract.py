@@ -223,7 +223,7 @@ def check_choice(field: str, value: Any, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if value not in allowed:
         raise KlingValidationError(field, f"got {_shown(value)}; allowed: {', '.join(allowed)}")
-    return value
+    return str(value)
 
 
 def _text(field: str, value: Any, max_chars: int, *, required: bool = False) -> str:
@@ -1013,8 +1013,9 @@ def _gateway_error(
             inner = json.loads(text)
         except ValueError:
             inner = None
-        if isinstance(inner, dict):
-            return _from_payload(status, inner, retry_after, secret, url)
+        found = _from_payload(status, inner, retry_after, secret, url) if isinstance(inner, dict) else None
+        if found is not None:
+            return found
     code = next((meant for phrase, meant in _GATEWAY_PHRASES.items() if phrase in text.lower()), code)
     row = GATEWAY_ERRORS.get(code)
     if row is not None:

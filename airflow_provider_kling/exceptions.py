@@ -7,6 +7,8 @@ derive from ``AirflowFailException``, so the task fails at once without using it
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 
@@ -138,7 +140,7 @@ class KlingTaskFailedError(KlingError):
     :param task: the final task object.
     """
 
-    def __init__(self, task: dict) -> None:
+    def __init__(self, task: dict[str, Any]) -> None:
         self.task = task
         reason = task.get("task_status_msg") or "no reason given"
         super().__init__(f"Kling task {task.get('task_id')} failed: {reason}")

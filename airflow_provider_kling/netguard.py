@@ -65,7 +65,7 @@ class CappedBody:
 def is_private_host(host: str) -> bool:
     """Whether ``host`` is, or resolves to, a loopback, link-local, private or otherwise non-public address."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
     except OSError:
         return False  # unresolvable: the download fails on its own, with the resolver's words
     return any(not ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses)
@@ -78,8 +78,7 @@ def check_video_url(url: object, *, allow_private: bool) -> str:
     Only ``http`` and ``https``, and (unless ``allow_private``) only hosts on public addresses: a
     service answer must not make the worker fetch from its own network.
     """
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    if not isinstance(url, str) or (parts := urlsplit(url)).scheme not in ("http", "https") or not parts.hostname:
         raise KlingValidationError("url", f"got {str(url)[:100]!r}; allowed: an http:// or https:// URL")
     if not allow_private and is_private_host(parts.hostname):
         raise KlingValidationError(

@@ -578,15 +578,16 @@ class KlingHook(_KlingHookBase):
             try:
                 return parse_task(self._request_once("POST", route, json=body), submitted=True)
             except KlingError as error:
-                if not plan.may_look_up(error):
+                external_task_id = plan.id_to_look_up(error)
+                if external_task_id is None:
                     raise
-                found = self._find_once(plan.external_task_id, kind)
+                found = self._find_once(external_task_id, kind)
                 if found is None:
                     raise
                 self.log.info(
                     "Found task %s by external_task_id %s: not submitting it again",
                     found["task_id"],
-                    plan.external_task_id,
+                    external_task_id,
                 )
                 return found
 
@@ -624,16 +625,18 @@ class KlingHook(_KlingHookBase):
         started, last = time.monotonic(), None
         try:
             while True:
+                task: dict[str, Any] | None
                 try:
                     task = self.get_task(task_id, endpoint)
                 except KlingWaitTimeoutError:
                     task = None
-                status = task_status(task) if task is not None else None
-                if task is not None and task.get("task_status") != last:
-                    last = task.get("task_status")
-                    self.log.info("Kling task %s is %r after %.0f s", task_id, last, time.monotonic() - started)
-                if status is not None and not status.is_active:
-                    return task
+                if task is not None:
+                    if task.get("task_status") != last:
+                        last = task.get("task_status")
+                        self.log.info("Kling task %s is %r after %.0f s", task_id, last, time.monotonic() - started)
+                    status = task_status(task)
+                    if status is not None and not status.is_active:
+                        return task
                 remaining = self.deadline - time.time()
                 if task is None or remaining <= 0:
                     raise KlingWaitTimeoutError(
@@ -888,25 +891,26 @@ class _SubmissionPlan:
         self.policy = policy
         self.unsure = False  # whether an earlier attempt may have created the task
 
-    def may_look_up(self, error: KlingError) -> bool:
+    def id_to_look_up(self, error: KlingError) -> str | None:
         """
-        Decide after a failed attempt: False to let ``error`` take its course (a retry or a failure),
-        True to look the task up by ``external_task_id`` first. Raises where neither is safe.
+        Decide after a failed attempt: the ``external_task_id`` to look the task up by first, or None to
+        let ``error`` take its course (a retry or a failure). Raises where neither is safe.
         """
+        lookup = self.external_task_id if self.backend.lookup_by_external_task_id else None
         if isinstance(error, KlingTransientError) and error.ambiguous:
             self.unsure = True
-            if self.backend.lookup_by_external_task_id and self.external_task_id:
-                return True
+            if lookup:
+                return lookup
             if self.policy == "fail":
                 raise self._unknown(f"its answer was lost ({error})")
-            return False
+            return None
         if isinstance(error, KlingInvalidRequestError):
             # Kling's own API refuses an external_task_id it has seen: the task that holds it is this one's.
-            if self.backend.lookup_by_external_task_id and self.external_task_id:
-                return True
+            if lookup:
+                return lookup
             if self.unsure:  # a refusal after a lost answer: the earlier attempt may have landed
                 raise self._unknown(f"it was sent again after a lost answer and refused ({error})")
-        return False
+        return None
 
     def _unknown(self, what: str) -> KlingSubmissionUnknownError:
         return KlingSubmissionUnknownError(

@@ -27,7 +27,7 @@ SUBMISSION_STATE_KEY = "kling_submission"
 EXTERNAL_TASK_ID_MAX_CHARS = 120
 
 
-def derived_external_task_id(dag_id: str, task_id: str, run_id: str, map_index: int) -> str:
+def derived_external_task_id(dag_id: str, task_id: str, run_id: str, map_index: int | None) -> str:
     """The ``external_task_id`` of a task instance's first generation: the same on every try."""
     digest = hashlib.sha256(f"{dag_id}\0{task_id}\0{run_id}\0{map_index}".encode()).hexdigest()
     return f"airflow-{digest[:32]}"
@@ -324,8 +324,9 @@ class KlingVideoOperator(BaseOperator):
         if status is TaskStatus.SUCCEED:  # else submitted, not waited for: a sensor takes it from here
             urls = succeeded_video_urls(task)
             self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
-            if self.output_path:
-                self._store_videos(task)
+            folder = self._output_folder()
+            if folder is not None:
+                self._store_videos(task, folder)
             self.kling_video_url = urls[0]  # only once all went well: a failed task keeps no link
             remember_video_url(context, urls[0])
             self._record_asset_events(context, task)
@@ -384,10 +385,9 @@ class KlingVideoOperator(BaseOperator):
                 "output_path", f"got {str(folder)!r}, where nothing can be written ({type(error).__name__}: {error})"
             ) from None
 
-    def _store_videos(self, task: dict[str, Any]) -> None:
+    def _store_videos(self, task: dict[str, Any], folder: ObjectStoragePath) -> None:
         from airflow_provider_kling.contract import task_videos
 
-        folder = self._output_folder()
         for index, video in enumerate(task_videos(task)):
             destination = folder / f"{task['task_id']}_{index}.mp4"
             video["stored_bytes"] = self.hook.download_video(video["url"], destination)

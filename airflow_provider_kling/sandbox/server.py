@@ -232,6 +232,7 @@ class KlingSandbox:
         self._video = files(__package__).joinpath("sample.mp4").read_bytes()
         self.video_bytes = video_bytes or 0
         self.connections_opened = 0
+        self._host = host
         self._server = _Server((host, port), _make_handler(self))
         self._stopping = threading.Event()
         self._callbacks: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
@@ -243,8 +244,7 @@ class KlingSandbox:
     @property
     def url(self) -> str:
         """The base URL to put in the connection's host."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._server.server_port}"
 
     @property
     def video_size(self) -> int:
@@ -506,7 +506,7 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             log.debug("sandbox: " + format, *args)
 
         def _send(
-            self, status: int, payload: Any = None, *, raw: bytes | None = None, headers: dict | None = None
+            self, status: int, payload: Any = None, *, raw: bytes | None = None, headers: dict[str, str] | None = None
         ) -> None:
             if isinstance(payload, bytes):
                 raw = payload
@@ -577,7 +577,7 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             refused = sandbox.refuse_auth(self.headers.get("Authorization"))
             if refused:
                 return refused
-            if not routed:
+            if endpoint is None or not routed:
                 return 404, _error(1202, f"no such method or path: {method} {path}")
             if method == "POST":
                 try:
@@ -607,9 +607,9 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                     )
                 chosen = newest_first[(page - 1) * size : page * size]
                 return 200, _envelope([task.as_json(sandbox.url) for task in chosen])
-            task = sandbox.find(unquote(by_id), endpoint)
-            if task is not None:
-                return 200, _envelope(task.as_json(sandbox.url))
+            found = sandbox.find(unquote(by_id or ""), endpoint)
+            if found is not None:
+                return 200, _envelope(found.as_json(sandbox.url))
             if sandbox.profile == "cometapi":
                 return 400, {"code": "task_not_exist", "message": "task_not_exist", "data": None}
             return 404, _error(1203, "task not found")

@@ -701,3 +701,10 @@ def test_extra_fields_are_sent_as_given_after_the_known_ones():
 def test_bad_extra_fields_are_refused(extra, text):
     error = _refused(build_text2video_request, {"prompt": "a"}, extra_fields=extra)
     assert error.field == "extra_fields" and text in str(error)
+
+
+def test_a_relay_failure_wrapping_a_kling_success_is_still_an_error():
+    wrapped = json.dumps({"code": 0, "message": "SUCCEED", "data": {"task_id": "1"}})
+    error = _raised(200, json.dumps({"code": "fail_to_fetch_task", "message": wrapped}))
+    assert (error.code, error.status) == ("fail_to_fetch_task", 200)
+    assert str(error).startswith(f"CometAPI error: {wrapped}")
