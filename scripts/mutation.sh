@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KLING_VENV=${KLING_VENV:-.venv-mutation}
-source scripts/venv.sh "[test,mutation]"
+source scripts/venv.sh "[test,openlineage,mutation]"
 start=$SECONDS
 nice -n 10 "$venv/bin/mutmut" run --max-children "${MUTMUT_CHILDREN:-1}" "$@"
 echo "mutmut run: $((SECONDS - start)) s"

@@ -4,7 +4,7 @@
 # AIRFLOW_VERSION=3.3.0 pins Airflow (CI also runs the minimum we declare); KLING_VENV picks the venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/venv.sh "[test]"
+source scripts/venv.sh "[test,openlineage]"
 "$venv/bin/python" -c 'import airflow; print("Airflow", airflow.__version__)'
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .

@@ -749,7 +749,9 @@ class KlingHook(_KlingHookBase):
                         until = min(until, started + self.deadline - time.time())
                     body = CappedBody(settings.max_video_bytes, until, f"The video at {url}")
                     head = b""
-                    with partial.open("wb") as out:
+                    # Through the filesystem, not ObjectStoragePath.open: Airflow's hook lineage would name the
+                    # temporary file as the task's output (the operator reports the stored video itself).
+                    with partial.fs.open(partial.path, "wb") as out:
                         while chunk := response.raw.read1(DOWNLOAD_CHUNK_BYTES, decode_content=True):
                             body.check(len(chunk))
                             if len(head) < 8:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_kling._compat import SubmissionStore
     from airflow_provider_kling.hooks.kling import KlingHook
+    from airflow_provider_kling.lineage import VideoLineage
 
 #: The key under which the operator remembers its submission across tries.
 SUBMISSION_STATE_KEY = "kling_submission"
@@ -133,6 +134,7 @@ class KlingVideoOperator(BaseOperator):
         self.timeout = check_seconds("timeout", timeout.total_seconds() if isinstance(timeout, timedelta) else timeout)
         self.output_path = output_path
         self.kling_video_url: str | None = None
+        self._succeeded_task: dict[str, Any] | None = None
 
     @cached_property
     def hook(self) -> KlingHook:
@@ -328,10 +330,24 @@ class KlingVideoOperator(BaseOperator):
             if folder is not None:
                 self._store_videos(task, folder)
             self.kling_video_url = urls[0]  # only once all went well: a failed task keeps no link
+            self._succeeded_task = task
             remember_video_url(context, urls[0])
             self._record_asset_events(context, task)
         self._submission_store(context).finish(SUBMISSION_STATE_KEY)
         return task
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> VideoLineage:
+        """
+        What OpenLineage reports when the task ends (read by ``apache-airflow-providers-openlineage``, if installed):
+        the images named by location as inputs, the stored videos (or else the videos Kling made) as outputs, the
+        Kling task id as the run's external query. See :func:`airflow_provider_kling.lineage.video_lineage`.
+
+        :param task_instance: the task instance that ran (unused: the operator holds what it made).
+        """
+        from airflow_provider_kling.lineage import video_lineage
+
+        base_url = self.hook.settings.base_url if self._succeeded_task is not None else ""
+        return video_lineage(self._succeeded_task, self._request_fields(), base_url)
 
     def _output_folder(self) -> ObjectStoragePath | None:
         """``output_path`` as a folder whose filesystem is installed, checked before anything is paid for."""

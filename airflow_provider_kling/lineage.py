@@ -1,0 +1,70 @@
+"""What OpenLineage reports for a Kling generation, read by ``apache-airflow-providers-openlineage`` when installed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow_provider_kling.contract import listed_image, names_a_file, task_videos
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    #: What the operator reports: datasets, and facets of the run.
+    VideoLineage = OperatorLineage[Dataset, RunFacet]
+
+
+def dataset_id(location: str) -> tuple[str, str]:
+    """
+    The OpenLineage namespace and name of a file or URL, after OpenLineage's naming: ``file`` and the path for a
+    local file, ``s3://bucket`` and the key for object storage, ``https://host`` and the path for a URL. No
+    query, fragment or credentials are kept: a signed URL's signature is no part of a name.
+    """
+    parts = urlsplit(location)
+    if parts.scheme in ("", "file"):
+        return "file", parts.path
+    origin = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return origin, parts.path if parts.scheme in ("http", "https") else parts.path.lstrip("/")
+
+
+def image_locations(fields: Mapping[str, Any]) -> Iterator[str]:
+    """The images a request names by a file or an http(s) URL (an image given as Base64 has no location)."""
+    images = [fields.get("image"), fields.get("image_tail")]
+    if isinstance(fields.get("image_list"), (list, tuple)):
+        images += [listed_image(item) for item in fields["image_list"]]
+    for image in images:
+        if names_a_file(image) or (isinstance(image, str) and image.startswith(("https://", "http://"))):
+            yield str(image)
+
+
+def video_lineage(task: Mapping[str, Any] | None, fields: Mapping[str, Any], base_url: str) -> VideoLineage:
+    """
+    OpenLineage's view of one generation.
+
+    Inputs: the images ``fields`` name by location, and the videos Kling made when they were stored.
+    Outputs: the stored videos, or else the videos Kling made. The run carries the Kling task id as its
+    external query, from the service at ``base_url``. A task that made no video reports its inputs only.
+
+    :param task: the succeeded Kling task object (with ``stored_path`` on each stored video), or None.
+    :param fields: the request's fields as the operator holds them (images as the user named them).
+    :param base_url: the API's base URL (its origin names the service).
+    """
+    from airflow.providers.common.compat.openlineage.facet import Dataset, ExternalQueryRunFacet
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    videos = task_videos(task) if task is not None else []
+    made = [video["url"] for video in videos]
+    stored = [video["stored_path"] for video in videos if "stored_path" in video]
+    inputs = [*image_locations(fields), *(made if stored else [])]
+    run_facets: dict[str, RunFacet] = {}
+    if task is not None:
+        run_facets["externalQuery"] = ExternalQueryRunFacet(
+            externalQueryId=task["task_id"], source=dataset_id(base_url)[0]
+        )
+    return OperatorLineage(
+        inputs=[Dataset(*dataset_id(location)) for location in inputs],
+        outputs=[Dataset(*dataset_id(location)) for location in stored or made],
+        run_facets=run_facets,
+    )
