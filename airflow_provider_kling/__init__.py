@@ -10,12 +10,20 @@ DOCUMENTATION_URL = "https://pypi.org/project/airflow-provider-kling/"
 
 #: How the ``kling`` connection form reads in the Airflow UI: key, access key, base URL and extras show.
 CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden_fields": ["schema", "port", "extra"],
-    "relabeling": {"password": "API key", "login": "Access key (Kling's own API only)", "host": "Base URL"},
+    # The port stays on the form: Airflow 3.3.0 to 3.3.2 refuse the connection list's Test button for a connection
+    # saved without one (the UI sends port 0; apache/airflow#73298). 443, with an https base URL, is harmless.
+    "hidden_fields": ["schema", "extra"],
+    "relabeling": {
+        "password": "API key",
+        "login": "Access key (Kling's own API only)",
+        "host": "Base URL",
+        "port": "Port (optional)",
+    },
     "placeholders": {
         "password": "CometAPI key (sk-...), or Kling's secret key",
         "login": "Kling's access key; empty for CometAPI",
         "host": "https://api.cometapi.com",
+        "port": "443 (the base URL's; set it for Airflow 3.3.0-3.3.2's Test button)",
     },
 }
 

@@ -52,7 +52,12 @@ def test_the_connection_form_names_the_keys_and_offers_every_extra():
 
     from airflow_provider_kling import CONNECTION_FIELDS
 
-    titles = {"password": "API key", "login": "Access key (Kling's own API only)", "host": "Base URL"}
+    titles = {
+        "password": "API key",
+        "login": "Access key (Kling's own API only)",
+        "host": "Base URL",
+        "port": "Port (optional)",
+    }
     if AIRFLOW_V_3_0_PLUS:
         from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
 
@@ -64,13 +69,13 @@ def test_the_connection_form_names_the_keys_and_offers_every_extra():
             assert meta.standard_fields is None and not meta.extra_fields
             return
         assert {name: getattr(meta.standard_fields, name).title for name in titles} == titles
-        assert meta.standard_fields.port.hidden and meta.standard_fields.url_schema.hidden
+        assert meta.standard_fields.url_schema.hidden and not meta.standard_fields.port.hidden
         extras = set(meta.extra_fields or ())
     else:
         manager = ProvidersManager()
         behaviour = manager.field_behaviours["kling"]
         assert behaviour["relabeling"] == titles
-        assert {"port", "schema"} <= set(behaviour["hidden_fields"])
+        assert "schema" in behaviour["hidden_fields"] and "port" not in behaviour["hidden_fields"]
         extras = {name.removeprefix("extra__kling__") for name in manager.connection_form_widgets if "kling" in name}
     assert extras == set(CONNECTION_FIELDS)
 
