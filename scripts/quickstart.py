@@ -3,30 +3,47 @@
 Without ``KLING_API_KEY`` a local Kling sandbox stands in for CometAPI (nothing is spent); with it,
 the real service is used (``KLING_BASE_URL`` overrides its address). Airflow's home, its SQLite DB
 and the videos live under ``KLING_DEMO_DIR`` (default ``.kling-demo/``), so a second run reuses
-the set-up. Prints where the video is and how long each step took; exits non-zero on failure.
+the set-up. The key is checked first (a free request), so a wrong key or host spends nothing. Prints
+progress, then where the video is and how long each step took; Airflow's own output goes to
+``last-run.log`` in that folder (``--verbose`` shows it, and any traceback). Exits non-zero on failure.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
 import threading
 import time
-from contextlib import ExitStack
+import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = Path(os.environ.get("KLING_DEMO_DIR", REPO / ".kling-demo")).resolve()
 DAG_ID = "kling_quickstart"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 steps: list[tuple[str, float]] = []
+#: Where this script speaks: the terminal (a copy of stdout's descriptor), even while stdout goes to the log file.
+console = os.fdopen(os.dup(1), "w", buffering=1)
+
+
+class QuickstartError(Exception):
+    """A failure explained in one paragraph: what went wrong, and the fix."""
+
+
+def say(text: str) -> None:
+    print(text, file=console, flush=True)
 
 
 def step(name: str, started: float) -> None:
     steps.append((name, time.monotonic() - started))
-    print(f"  done: {name} ({steps[-1][1]:.1f} s)", flush=True)
+    say(f"  done: {name} ({steps[-1][1]:.1f} s)")
 
 
 def configure(home: Path, videos: Path, poll_interval: float) -> None:
@@ -35,22 +52,52 @@ def configure(home: Path, videos: Path, poll_interval: float) -> None:
         "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
         "kwargs": {"path": str(REPO / "example_dags")},
     }
+    fernet_key = home / "fernet.key"
+    if not fernet_key.exists():  # else Airflow warns that what it stores is not encrypted
+        from cryptography.fernet import Fernet
+
+        fernet_key.write_bytes(Fernet.generate_key())
     os.environ.update(
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__FERNET_KEY": fernet_key.read_text().strip(),
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([bundle]),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "KLING_OUTPUT_PATH": f"file://{videos}",
             "KLING_POLL_INTERVAL": str(poll_interval),
+            "PYTHONWARNINGS": "ignore",
         }
     )
 
 
+@contextmanager
+def output_to(log: Path | None) -> Iterator[None]:
+    """Send everything written to stdout and stderr (Airflow's, the task's) to ``log``; None leaves it be."""
+    if log is None:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log.open("ab") as target:
+        os.dup2(target.fileno(), 1)
+        os.dup2(target.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
 def show_progress(done: threading.Event, started: float) -> None:
     while not done.wait(5):
-        print(f"  ... waiting for the video ({time.monotonic() - started:.0f} s)", flush=True)
+        say(f"  ... waiting for the video ({time.monotonic() - started:.0f} s)")
 
 
 def stored_result(dag_run) -> dict:
@@ -69,69 +116,116 @@ def stored_result(dag_run) -> dict:
         )
 
 
-def run() -> Path:
+def check_connection(host: str, own_key: bool) -> None:
+    """The connection's free test request; a refusal ends the run before anything is submitted."""
+    from airflow_provider_kling.hooks.kling import KlingHook
+
+    ok, message = KlingHook().test_connection()
+    if not ok:
+        fix = (
+            "Check KLING_API_KEY (your CometAPI key, sk-...) and KLING_BASE_URL (default https://api.cometapi.com)"
+            if own_key
+            else "The local sandbox did not answer: run again, or with --verbose to see why"
+        )
+        raise QuickstartError(f"The Kling endpoint at {host} was not usable: {message} {fix}. Nothing was submitted.")
+
+
+def cause_in(log: Path) -> str:
+    """The last error of the provider that the run's log names, or a pointer to the log."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    causes = re.findall(r"\b(Kling\w*Error: [^\n]+)", text)
+    return causes[-1] if causes else f"see {log}"
+
+
+def run(verbose: bool) -> Path:
     api_key = os.environ.get("KLING_API_KEY")
     home, videos = DEMO / "airflow", DEMO / "videos"
     home.mkdir(parents=True, exist_ok=True)
+    log = None if verbose else DEMO / "last-run.log"
+    if log is not None:
+        log.write_bytes(b"")
     configure(home, videos, poll_interval=10 if api_key else 1)
     with ExitStack() as stack:
         started = time.monotonic()
         if api_key:
             host = os.environ.get("KLING_BASE_URL", "https://api.cometapi.com")
-            print(f"Using CometAPI at {host} (KLING_API_KEY is set: this generation is paid for)")
+            local = urlsplit(host).hostname in LOCAL_HOSTS
+            say(
+                f"Using {host} with KLING_API_KEY"
+                + (" (a local address)" if local else ": this generation is paid for")
+            )
         else:
             from airflow_provider_kling.sandbox import KlingSandbox
 
             api_key = f"sandbox-{secrets.token_hex(8)}"
             sandbox = stack.enter_context(KlingSandbox(api_key=api_key, render_seconds=5))
             host = sandbox.url
-            print(f"No KLING_API_KEY: using the local Kling sandbox at {host} (nothing is spent)")
+            say(f"No KLING_API_KEY: using the local Kling sandbox at {host} (nothing is spent)")
         os.environ["AIRFLOW_CONN_KLING_DEFAULT"] = json.dumps({"conn_type": "kling", "host": host, "password": api_key})
-        step("start the Kling endpoint", started)
+        with output_to(log):
+            check_connection(host, own_key="KLING_API_KEY" in os.environ)
+        step("check the Kling endpoint", started)
 
         started = time.monotonic()
         if (home / "airflow.db").exists():
-            print(f"Reusing the Airflow metadata DB in {home}")
+            say(f"Reusing the Airflow metadata DB in {home}")
         else:
-            print(f"Creating the Airflow metadata DB in {home}")
-            subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+            say(f"Creating the Airflow metadata DB in {home}")
+            migrated = subprocess.run(
+                [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True
+            )
+            if migrated.returncode:
+                raise QuickstartError(f"Airflow could not make its metadata DB: {migrated.stderr.strip()[-500:]}")
         step("prepare Airflow", started)
 
         started = time.monotonic()
-        from airflow.dag_processing.dagbag import DagBag
+        with output_to(log):
+            from airflow.dag_processing.dagbag import DagBag
 
-        bag = DagBag(str(REPO / "example_dags"))
+            bag = DagBag(str(REPO / "example_dags"))
         if bag.import_errors:
-            raise RuntimeError(f"example DAGs failed to import: {bag.import_errors}")
+            raise QuickstartError(f"The example DAGs failed to import: {bag.import_errors}")
         step("load the example DAGs", started)
 
         started = time.monotonic()
-        print(f"Running {DAG_ID}: submit, wait for Kling, store the video")
+        say(f"Running {DAG_ID}: submit, wait for Kling, store the video")
         done = threading.Event()
         threading.Thread(target=show_progress, args=(done, started), daemon=True).start()
         try:
-            dag_run = bag.dags[DAG_ID].test()
+            with output_to(log):
+                dag_run = bag.dags[DAG_ID].test()
         finally:
             done.set()
         if dag_run.state != "success":
-            raise RuntimeError(f"the DAG run ended {dag_run.state}; see the task log above")
+            where = "" if log is None else f" (Airflow's output: {log})"
+            raise QuickstartError(f"The DAG run ended {dag_run.state}: {cause_in(log) if log else 'see above'}{where}")
         step(f"run {DAG_ID}", started)
 
     video = stored_result(dag_run)["task_result"]["videos"][0]
     path = Path(video["stored_path"].removeprefix("file://"))
     if path.read_bytes()[4:8] != b"ftyp":
-        raise RuntimeError(f"{path} is not an MP4 file")
-    print(f"\nVideo URL:  {video['url']}")
-    print(f"Stored at:  {path} ({path.stat().st_size} bytes)")
-    print("Timings:    " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps))
+        raise QuickstartError(f"{path} is not an MP4 file")
+    say(f"\nVideo URL:  {video['url']}")
+    say(f"Stored at:  {path} ({path.stat().st_size} bytes)")
+    say("Timings:    " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps))
+    if log is not None:
+        say(f"Airflow's own output: {log}")
     return path
 
 
 def main() -> int:
+    verbose = "--verbose" in sys.argv[1:]
+    if not verbose:
+        warnings.simplefilter("ignore")
     try:
-        run()
+        run(verbose)
+    except QuickstartError as error:
+        say(f"\nquickstart failed: {error}")
+        return 1
     except Exception as error:
-        print(f"\nquickstart failed: {type(error).__name__}: {error}", file=sys.stderr)
+        if verbose:
+            raise
+        say(f"\nquickstart failed: {type(error).__name__}: {error} (run with --verbose for the traceback)")
         return 1
     return 0
 

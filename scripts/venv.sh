@@ -10,7 +10,15 @@ extras=${1:-}
 installed=$(cat "$venv/.kling-installed" 2>/dev/null || true)
 if [ "$(head -n 1 <<<"$installed")" != "$key" ] || { [ -n "$extras" ] && ! grep -qxF -- "$extras" <<<"$installed"; }; then
     rm -f "$venv/.kling-installed"
-    if ! "$venv/bin/python" -m pip install --disable-pip-version-check -e ".$extras" "${pins[@]}" >"$venv/install.log" 2>&1; then
+    echo "Installing the provider and Airflow into $venv (the first time takes a minute or two; log: $venv/install.log)"
+    (while sleep 15; do echo "  ... still installing"; done) &
+    ticker=$!
+    installed_ok=true
+    "$venv/bin/python" -m pip install --disable-pip-version-check -e ".$extras" "${pins[@]}" >"$venv/install.log" 2>&1 ||
+        installed_ok=false
+    kill "$ticker"
+    wait "$ticker" 2>/dev/null || true
+    if ! $installed_ok; then
         cat "$venv/install.log" >&2
         echo "Installing into $venv failed (log: $venv/install.log)" >&2
         exit 1
