@@ -14,7 +14,7 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import Enum
@@ -215,7 +215,16 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 def _shown(value: Any) -> str:
     text = repr(value)
-    return text if len(text) <= 60 else f"{text[:50]}... ({len(value) if isinstance(value, str) else '?'} chars)"
+    if len(text) <= 60:
+        return text
+    size = (
+        f" ({len(value)} chars)"
+        if isinstance(value, str)
+        else f" ({len(value)} items)"
+        if isinstance(value, Sized)
+        else ""
+    )
+    return f"{text[:50]}...{size}"
 
 
 def check_choice(field: str, value: Any, allowed: Iterable[str]) -> str:

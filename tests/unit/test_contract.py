@@ -164,7 +164,14 @@ def test_a_long_bad_value_is_shown_cut_with_its_length():
     error = _refused(build_text2video_request, {"prompt": "a", "mode": "m" * 100})
     assert f"got '{'m' * 49}... (100 chars); allowed: std, pro" in str(error)
     error = _refused(build_text2video_request, {"prompt": "a", "cfg_scale": list(range(40))})
-    assert "... (? chars); allowed" in str(error)
+    assert "got [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,... (40 items); allowed" in str(error)
+
+    class Opaque:  # no length to show
+        def __repr__(self) -> str:
+            return "o" * 80
+
+    error = _refused(build_text2video_request, {"prompt": "a", "cfg_scale": Opaque()})
+    assert f"got {'o' * 50}...; allowed" in str(error)
 
 
 @pytest.mark.parametrize(

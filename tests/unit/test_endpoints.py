@@ -102,57 +102,150 @@ def test_base64_wrapped_in_lines_is_sent_on_one_line():
     assert build_request(IMAGE2VIDEO, {"image": wrapped})["image"] == STILL
 
 
+ALLOWED_IMAGES = "allowed: an http(s) URL, a path or ObjectStoragePath of a .jpg, .jpeg or .png file, or its Base64"
+
+
 @pytest.mark.parametrize(
     ("endpoint", "fields", "field", "says"),
     [
-        (IMAGE2VIDEO, {"prompt": "a"}, "image", "is required (or image_tail, or both)"),
-        (IMAGE2VIDEO, {"image": GIF}, "image", "is not a JPEG or PNG image; allowed: an http(s) URL"),
-        (IMAGE2VIDEO, {"image": "file:///etc/hostname"}, "image", "neither a URL nor Base64"),
-        (IMAGE2VIDEO, {"image": URL, "model_name": "kling-v2-1", "cfg_scale": 0.5}, "cfg_scale", "not supported"),
-        (IMAGE2VIDEO, {"image": URL, "model_name": "kling-v1-6", "duration": "12"}, "duration", "allowed: 5, 10"),
-        (IMAGE2VIDEO, {"image": f"data:image/png;base64,{STILL}"}, "image", "starts with a data: prefix"),
-        (IMAGE2VIDEO, {"image": "not base64!"}, "image", "neither a URL nor Base64"),
-        (IMAGE2VIDEO, {"image": ""}, "image", "got ''; allowed: an http(s) URL, a path or ObjectStoragePath"),
-        (IMAGE2VIDEO, {"image": 7}, "image", "got 7; allowed"),
-        (IMAGE2VIDEO, {"image_tail": GIF}, "image_tail", "is not a JPEG or PNG image"),
+        (IMAGE2VIDEO, {"prompt": "a"}, "image", "is required (or image_tail, or both); " + ALLOWED_IMAGES),
+        (IMAGE2VIDEO, {"image": GIF}, "image", "is not a JPEG or PNG image; " + ALLOWED_IMAGES),
+        (
+            IMAGE2VIDEO,
+            {"image": "file:///etc/hostname"},
+            "image",
+            "got 'file:///etc/hostname', neither a URL nor Base64; " + ALLOWED_IMAGES,
+        ),
+        (
+            IMAGE2VIDEO,
+            {"image": URL, "model_name": "kling-v2-1", "cfg_scale": 0.5},
+            "cfg_scale",
+            "is not supported by kling-v2-1; leave it unset for this model",
+        ),
+        (
+            IMAGE2VIDEO,
+            {"image": URL, "model_name": "kling-v1-6", "duration": "12"},
+            "duration",
+            "got '12'; allowed: 5, 10",
+        ),
+        (
+            IMAGE2VIDEO,
+            {"image": f"data:image/png;base64,{STILL}"},
+            "image",
+            "starts with a data: prefix; allowed: the Base64 text alone (Kling's rule)",
+        ),
+        (
+            IMAGE2VIDEO,
+            {"image": "not base64!"},
+            "image",
+            "got 'not base64!', neither a URL nor Base64; " + ALLOWED_IMAGES,
+        ),
+        (IMAGE2VIDEO, {"image": ""}, "image", "got ''; " + ALLOWED_IMAGES),
+        (IMAGE2VIDEO, {"image": 7}, "image", "got 7; " + ALLOWED_IMAGES),
+        (IMAGE2VIDEO, {"image_tail": GIF}, "image_tail", "is not a JPEG or PNG image; " + ALLOWED_IMAGES),
         (
             IMAGE2VIDEO,
             {"image": URL, "image_tail": URL, "camera_control": {"type": "down_back"}},
             "camera_control",
-            "cannot be used with image_tail",
+            "cannot be used with image_tail (Kling takes one or the other)",
         ),
-        (IMAGE2VIDEO, {"image": URL, "aspect_ratio": "1:1"}, "aspect_ratio", "is not a image-to-video field"),
-        (IMAGE2VIDEO, {"image": URL, "model_name": "kling-v9"}, "model_name", "got 'kling-v9'; allowed: kling-v1"),
+        (
+            IMAGE2VIDEO,
+            {"image": URL, "aspect_ratio": "1:1"},
+            "aspect_ratio",
+            "is not a image-to-video field; allowed: image, image_tail, prompt, negative_prompt, model_name, "
+            "cfg_scale, mode, duration, camera_control, callback_url, external_task_id (others go in extra_fields)",
+        ),
+        (
+            IMAGE2VIDEO,
+            {"image": URL, "model_name": "kling-v9"},
+            "model_name",
+            "got 'kling-v9'; allowed: kling-v1, kling-v1-5, kling-v1-6, kling-v2-master, kling-v2-1, "
+            "kling-v2-1-master, kling-v2-5-turbo",
+        ),
         (IMAGE2VIDEO, {"image": URL, "duration": 7}, "duration", "got '7'; allowed: 5, 10"),
         (MULTI_IMAGE2VIDEO, {"prompt": "a"}, "image_list", "is required: 2 to 4 images"),
-        (MULTI_IMAGE2VIDEO, {"image_list": [URL], "prompt": "a"}, "image_list", "allowed: a list of 2 to 4 images"),
-        (MULTI_IMAGE2VIDEO, {"image_list": [URL] * 5, "prompt": "a"}, "image_list", "allowed: a list of 2 to 4"),
-        (MULTI_IMAGE2VIDEO, {"image_list": URL, "prompt": "a"}, "image_list", "allowed: a list of 2 to 4"),
-        (MULTI_IMAGE2VIDEO, {"image_list": [URL, GIF], "prompt": "a"}, "image_list[1]", "is not a JPEG or PNG"),
-        (MULTI_IMAGE2VIDEO, {"image_list": [{"image": URL, "x": 1}, URL], "prompt": "a"}, "image_list[0]", "got {"),
+        (
+            MULTI_IMAGE2VIDEO,
+            {"image_list": [URL], "prompt": "a"},
+            "image_list",
+            "got ['https://images.example/still.png']; allowed: a list of 2 to 4 images (URLs, paths or Base64)",
+        ),
+        (
+            MULTI_IMAGE2VIDEO,
+            {"image_list": [URL] * 5, "prompt": "a"},
+            "image_list",
+            "got ['https://images.example/still.png', 'https://imag... (5 items); "
+            "allowed: a list of 2 to 4 images (URLs, paths or Base64)",
+        ),
+        (
+            MULTI_IMAGE2VIDEO,
+            {"image_list": URL, "prompt": "a"},
+            "image_list",
+            "got 'https://images.example/still.png'; allowed: a list of 2 to 4 images (URLs, paths or Base64)",
+        ),
+        (
+            MULTI_IMAGE2VIDEO,
+            {"image_list": [URL, GIF], "prompt": "a"},
+            "image_list[1]",
+            "is not a JPEG or PNG image; " + ALLOWED_IMAGES,
+        ),
+        (
+            MULTI_IMAGE2VIDEO,
+            {"image_list": [{"image": URL, "x": 1}, URL], "prompt": "a"},
+            "image_list[0]",
+            "got {'image': 'https://images.example/still.png', 'x': 1}; " + ALLOWED_IMAGES,
+        ),
         (MULTI_IMAGE2VIDEO, {"image_list": [URL, URL]}, "prompt", "is required: 1 to 500 characters"),
         (
             MULTI_IMAGE2VIDEO,
             {"image_list": [URL, URL], "prompt": "a", "model_name": "kling-v3"},
             "model_name",
-            "allowed: kling-v1-6",
+            "got 'kling-v3'; allowed: kling-v1-6",
         ),
-        (VIDEO_EXTEND, {"prompt": "a"}, "video_id", "is required: the id of a video Kling made"),
-        (VIDEO_EXTEND, {"video_id": ""}, "video_id", "got ''; allowed: the id of a video Kling made"),
-        (VIDEO_EXTEND, {"video_id": "a b"}, "video_id", "got 'a b'"),
-        (VIDEO_EXTEND, {"video_id": 42}, "video_id", "got 42"),
+        (
+            VIDEO_EXTEND,
+            {"prompt": "a"},
+            "video_id",
+            "is required: the id of a video Kling made (task_result.videos[].id)",
+        ),
+        (
+            VIDEO_EXTEND,
+            {"video_id": ""},
+            "video_id",
+            "got ''; allowed: the id of a video Kling made (task_result.videos[].id): letters, digits, '-' and '_'",
+        ),
+        (
+            VIDEO_EXTEND,
+            {"video_id": "a b"},
+            "video_id",
+            "got 'a b'; allowed: the id of a video Kling made (task_result.videos[].id): letters, digits, '-' and '_'",
+        ),
+        (
+            VIDEO_EXTEND,
+            {"video_id": 42},
+            "video_id",
+            "got 42; allowed: the id of a video Kling made (task_result.videos[].id): letters, digits, '-' and '_'",
+        ),
         (
             VIDEO_EXTEND,
             {"video_id": "v1", "duration": "5"},
             "duration",
-            "is not a video extension field; allowed: video_id, parent_task_id, prompt",
+            "is not a video extension field; allowed: video_id, parent_task_id, prompt, negative_prompt, cfg_scale, "
+            "callback_url (others go in extra_fields)",
         ),
-        (VIDEO_EXTEND, {"video_id": "v1", "external_task_id": "x"}, "external_task_id", "is not a video extension"),
+        (
+            VIDEO_EXTEND,
+            {"video_id": "v1", "external_task_id": "x"},
+            "external_task_id",
+            "is not a video extension field; allowed: video_id, parent_task_id, prompt, negative_prompt, cfg_scale, "
+            "callback_url (others go in extra_fields)",
+        ),
     ],
 )
 def test_bad_requests_are_refused_naming_the_field_and_what_is_allowed(endpoint, fields, field, says):
     error = _refused(endpoint, fields)
-    assert error.field == field and says in str(error)
+    assert error.field == field and str(error) == f"Invalid {field}: {says}"
 
 
 def test_an_image_over_10_mib_is_refused(monkeypatch):

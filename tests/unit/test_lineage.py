@@ -17,6 +17,9 @@ from airflow_provider_kling.lineage import dataset_id, image_locations
         ("https://cdn.example.com/v/a.mp4?Signature=abc#t=1", ("https://cdn.example.com", "/v/a.mp4")),
         ("https://user:secret@cdn.example.com:8443/a.mp4", ("https://cdn.example.com:8443", "/a.mp4")),
         ("s3://bucket", ("s3://bucket", "")),
+        ("s3://bucket/Xmas/a.mp4", ("s3://bucket", "Xmas/a.mp4")),
+        ("s3:///a.mp4", ("s3://", "a.mp4")),
+        ("http://127.0.0.1:8787/sandbox/videos/1.mp4", ("http://127.0.0.1:8787", "/sandbox/videos/1.mp4")),
     ],
 )
 def test_each_location_gets_openlineage_s_namespace_and_name(location, expected):
@@ -31,6 +34,10 @@ def test_only_images_named_by_a_file_or_a_url_are_inputs():
         "prompt": "/data/prompt.png",  # not an image field
     }
     assert list(image_locations(fields)) == ["/data/still.png", "s3://bucket/a.jpg", "https://example.com/b.jpeg"]
+    assert list(image_locations({"image_tail": "/data/end.jpg", "image": "http://127.0.0.1/a.png"})) == [
+        "http://127.0.0.1/a.png",
+        "/data/end.jpg",
+    ]
     assert list(image_locations({"image_list": "s3://bucket/a.jpg"})) == []
 
 
