@@ -28,6 +28,12 @@ def _last_run_state(dag_id: str) -> str:
         return session.scalars(select(DagRun.state).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc())).first()
 
 
+def test_every_link_works_on_a_package_index_too():
+    # A package index shows the README without the source tree: a link is to the web or to a heading.
+    links = re.findall(r"\]\(([^)]*)\)", (REPO / "README.md").read_text())
+    assert links and [link for link in links if not link.startswith(("https://", "#"))] == []
+
+
 def test_every_python_block_is_run_here():
     assert len(BLOCKS) == 3 and {block.splitlines()[0] for block in BLOCKS} == {
         "import pendulum",
