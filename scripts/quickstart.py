@@ -6,6 +6,11 @@ and the videos live under ``KLING_DEMO_DIR`` (default ``.kling-demo/``), so a se
 the set-up. The key is checked first (a free request), so a wrong key or host spends nothing. Prints
 progress, then where the video is and how long each step took; Airflow's own output goes to
 ``last-run.log`` in that folder (``--verbose`` shows it, and any traceback). Exits non-zero on failure.
+
+With ``--ui``, the same example runs in a whole local Airflow instead (``airflow standalone``: API server
+and UI, scheduler, DAG processor, triggerer), where it can be watched: the script triggers one run, prints
+the UI's address (every user is an admin there: no login) and keeps Airflow up until Ctrl+C. ``--port``
+picks the UI's port (default 8080).
 """
 
 from __future__ import annotations
@@ -14,15 +19,17 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import threading
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = Path(os.environ.get("KLING_DEMO_DIR", REPO / ".kling-demo")).resolve()
@@ -138,29 +145,15 @@ def cause_in(log: Path) -> str:
 
 
 def run(verbose: bool) -> Path:
-    api_key = os.environ.get("KLING_API_KEY")
     home, videos = DEMO / "airflow", DEMO / "videos"
     home.mkdir(parents=True, exist_ok=True)
     log = None if verbose else DEMO / "last-run.log"
     if log is not None:
         log.write_bytes(b"")
-    configure(home, videos, poll_interval=10 if api_key else 1)
+    configure(home, videos, poll_interval=10 if os.environ.get("KLING_API_KEY") else 1)
     with ExitStack() as stack:
         started = time.monotonic()
-        if api_key:
-            host = os.environ.get("KLING_BASE_URL", "https://api.cometapi.com")
-            local = urlsplit(host).hostname in LOCAL_HOSTS
-            say(
-                f"Using {host} with KLING_API_KEY"
-                + (" (a local address)" if local else ": this generation is paid for")
-            )
-        else:
-            from airflow_provider_kling.sandbox import KlingSandbox
-
-            api_key = f"sandbox-{secrets.token_hex(8)}"
-            sandbox = stack.enter_context(KlingSandbox(api_key=api_key, render_seconds=5))
-            host = sandbox.url
-            say(f"No KLING_API_KEY: using the local Kling sandbox at {host} (nothing is spent)")
+        host, api_key = endpoint(stack)
         os.environ["AIRFLOW_CONN_KLING_DEFAULT"] = json.dumps({"conn_type": "kling", "host": host, "password": api_key})
         with output_to(log):
             check_connection(host, own_key="KLING_API_KEY" in os.environ)
@@ -213,12 +206,105 @@ def run(verbose: bool) -> Path:
     return path
 
 
+def endpoint(stack: ExitStack) -> tuple[str, str]:
+    """The base URL and key of the Kling endpoint: CometAPI's with KLING_API_KEY, else a sandbox started here."""
+    api_key = os.environ.get("KLING_API_KEY")
+    if api_key:
+        host = os.environ.get("KLING_BASE_URL", "https://api.cometapi.com")
+        local = urlsplit(host).hostname in LOCAL_HOSTS
+        say(f"Using {host} with KLING_API_KEY" + (" (a local address)" if local else ": this generation is paid for"))
+        return host, api_key
+    from airflow_provider_kling.sandbox import KlingSandbox
+
+    api_key = f"sandbox-{secrets.token_hex(8)}"
+    sandbox = stack.enter_context(KlingSandbox(api_key=api_key, render_seconds=5))
+    say(f"No KLING_API_KEY: using the local Kling sandbox at {sandbox.url} (nothing is spent)")
+    return sandbox.url, api_key
+
+
+def watch_in_the_ui(port: int) -> None:
+    """Run the example in ``airflow standalone``, trigger it once, print where to watch it; stop on Ctrl+C."""
+    home, videos = DEMO / "ui-airflow", DEMO / "videos"
+    home.mkdir(parents=True, exist_ok=True)
+    configure(home, videos, poll_interval=10 if os.environ.get("KLING_API_KEY") else 1)
+    log = DEMO / "ui-airflow.log"
+    with ExitStack() as stack:
+        host, api_key = endpoint(stack)
+        ui = f"http://127.0.0.1:{port}"
+        os.environ.update(
+            {
+                "AIRFLOW_CONN_KLING_DEFAULT": json.dumps({"conn_type": "kling", "host": host, "password": api_key}),
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(port),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{ui}/execution/",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                # standalone starts each component as an `airflow` command: this venv's
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            }
+        )
+        with output_to(log):
+            check_connection(host, own_key="KLING_API_KEY" in os.environ)
+        say(f"Starting Airflow (airflow standalone; its output: {log})")
+        airflow = subprocess.Popen(
+            [sys.executable, "-m", "airflow", "standalone"],
+            stdout=stack.enter_context(log.open("ab")),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        stack.callback(stop, airflow)
+        wait_until(airflow, lambda: answers(f"{ui}/api/v2/monitor/health"), "the API server answered", log)
+        # Only this DAG runs: the other examples stay paused (with a real key, each run is paid for).
+        unpause = [sys.executable, "-m", "airflow", "dags", "unpause", DAG_ID]
+        wait_until(
+            airflow, lambda: subprocess.run(unpause, capture_output=True).returncode == 0, "the DAG was read", log
+        )
+        subprocess.run([sys.executable, "-m", "airflow", "dags", "trigger", DAG_ID], capture_output=True, check=True)
+        say(f"Triggered {DAG_ID}. Watch it in the Airflow UI: {ui}/dags/{DAG_ID}")
+        say("Every user is an admin in this local Airflow: no login. The task's 'Kling video' link opens the video.")
+        say("Press Ctrl+C to stop Airflow.")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        with suppress(KeyboardInterrupt):
+            airflow.wait()
+        say("Stopping Airflow")
+
+
+def answers(url: str) -> bool:
+    try:
+        with urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def wait_until(airflow: subprocess.Popen, ready, what: str, log: Path, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if airflow.poll() is not None or time.monotonic() > deadline:
+            raise QuickstartError(f"Airflow stopped, or took too long, before {what}: see {log}")
+        time.sleep(1)
+
+
+def stop(airflow: subprocess.Popen) -> None:
+    if airflow.poll() is None:
+        os.killpg(airflow.pid, signal.SIGTERM)
+        try:
+            airflow.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(airflow.pid, signal.SIGKILL)
+            airflow.wait()
+
+
 def main() -> int:
-    verbose = "--verbose" in sys.argv[1:]
+    arguments = sys.argv[1:]
+    verbose = "--verbose" in arguments
     if not verbose:
         warnings.simplefilter("ignore")
     try:
-        run(verbose)
+        if "--ui" in arguments:
+            watch_in_the_ui(int(arguments[arguments.index("--port") + 1]) if "--port" in arguments else 8080)
+        else:
+            run(verbose)
     except QuickstartError as error:
         say(f"\nquickstart failed: {error}")
         return 1

@@ -3,19 +3,37 @@ wrong key."""
 
 from __future__ import annotations
 
+import json
 import os
+import queue
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from urllib.request import Request, urlopen
 
+import pytest
+from airflow_services import free_port
 from conftest import REPO
 
 
-def _quickstart(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+def _clean_env(tmp_path: Path, **env: str) -> dict[str, str]:
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "KLING_"))}
-    clean.update(KLING_DEMO_DIR=str(tmp_path), KLING_VENV=sys.prefix, **env)
+    return {**clean, "KLING_DEMO_DIR": str(tmp_path), "KLING_VENV": sys.prefix, **env}
+
+
+def _quickstart(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["bash", "scripts/quickstart.sh"], cwd=REPO, env=clean, capture_output=True, text=True, timeout=600
+        ["bash", "scripts/quickstart.sh"],
+        cwd=REPO,
+        env=_clean_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -53,3 +71,59 @@ def test_a_wrong_key_ends_in_one_paragraph_with_the_fix_and_submits_nothing(tmp_
     assert "Traceback" not in output and "sk-wrong-key" not in output
     assert len(output.splitlines()) < 8, output
     assert cometapi_sandbox.submissions == []
+
+
+def _api(ui: str, path: str) -> dict:
+    with urlopen(f"{ui}/auth/token", timeout=10) as answer:  # every user is an admin in the --ui Airflow
+        token = json.load(answer)["access_token"]
+    with urlopen(Request(f"{ui}{path}", headers={"Authorization": f"Bearer {token}"}), timeout=10) as answer:
+        return json.load(answer)
+
+
+def _succeeded_run(ui: str) -> str | None:
+    try:
+        runs = _api(ui, "/api/v2/dags/kling_quickstart/dagRuns")["dag_runs"]
+    except OSError:
+        return None
+    return next((run["dag_run_id"] for run in runs if run["state"] == "success"), None)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_the_ui_mode_shows_the_run_and_its_kling_video_link_in_a_browser(tmp_path):
+    port = free_port()
+    ui = f"http://127.0.0.1:{port}"
+    quickstart = subprocess.Popen(
+        ["bash", "scripts/quickstart.sh", "--ui", "--port", str(port)],
+        cwd=REPO,
+        env=_clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in quickstart.stdout], daemon=True).start()
+    output = ""
+    try:
+        while "Press Ctrl+C" not in output:
+            output += lines.get(timeout=300)
+        assert f"Watch it in the Airflow UI: {ui}/dags/kling_quickstart" in output and "no login" in output
+        deadline = time.monotonic() + 300
+        while (run_id := _succeeded_run(ui)) is None:
+            assert time.monotonic() < deadline, (tmp_path / "ui-airflow.log").read_text()[-3000:]
+            time.sleep(2)
+        page = f"{ui}/dags/kling_quickstart/runs/{run_id}/tasks/generate/details"
+        browser = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'browser'}"]
+        dom = subprocess.run(
+            [*browser, "--virtual-time-budget=20000", "--dump-dom", page], capture_output=True, text=True, timeout=180
+        ).stdout
+        assert "<title>generate - Airflow" in dom and run_id in dom
+        assert re.search(r'<a [^>]*href="http://127\.0\.0\.1:\d+/sandbox/videos/\d+\.mp4"[^>]*>Kling video</a>', dom)
+        paused = {dag["dag_id"] for dag in _api(ui, "/api/v2/dags?paused=true")["dags"]}
+        assert "kling_content_calendar" in paused and "kling_quickstart" not in paused  # nothing else spends
+    finally:
+        os.killpg(quickstart.pid, signal.SIGTERM)
+        quickstart.wait(timeout=90)
+    assert quickstart.returncode == 0
+    with pytest.raises(OSError):  # Airflow stopped with the script
+        urlopen(f"{ui}/api/v2/monitor/health", timeout=5)
