@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the project's checks: install into a virtual environment (made if missing), lint, then pytest.
-#   bash scripts/test.sh [pytest args...]
+#   bash scripts/test.sh [pytest args...]   (-n 0 runs in this one process)
 # AIRFLOW_VERSION=3.3.0 pins Airflow (CI also runs the minimum we declare); KLING_VENV picks the venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +8,6 @@ source scripts/venv.sh "[test,openlineage]"
 "$venv/bin/python" -c 'import airflow; print("Airflow", airflow.__version__)'
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .
-exec "$venv/bin/python" -m pytest "$@"
+# Test files run side by side in KLING_TEST_WORKERS processes (default 3: most tests wait on renders, polls and
+# subprocesses more than they compute), each with its own Airflow home, metadata DB and sandboxes.
+exec "$venv/bin/python" -m pytest -n "${KLING_TEST_WORKERS:-3}" --dist loadfile "$@"
