@@ -23,7 +23,7 @@ CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "password": "CometAPI key (sk-...), or Kling's secret key",
         "login": "Kling's access key; empty for CometAPI",
         "host": "https://api.cometapi.com",
-        "port": "443 (the base URL's; set it for Airflow 3.3.0-3.3.2's Test button)",
+        "port": "the base URL's (443 for https); set it for Airflow 3.3.0-3.3.2's Test button",
     },
 }
 

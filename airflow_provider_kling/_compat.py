@@ -49,14 +49,27 @@ class SubmissionStore:
         return f"{key}.{self._scope}"
 
     def get(self, key: str) -> dict[str, Any]:
-        """The record under ``key``, or an empty dict."""
+        """
+        The record under ``key``, or an empty dict when there is none. Anything else there is not a record of
+        ours: whether an earlier try paid for a generation cannot be told, so it fails the task.
+        """
         if self._store is not None:
             record = self._store.get(key)
         else:
             from airflow.providers.common.compat.sdk import Variable
 
             record = json.loads(Variable.get(self._variable_name(key), "{}"))
-        return record if isinstance(record, dict) else {}
+        if record is None:
+            return {}
+        if not isinstance(record, dict):
+            from airflow_provider_kling.exceptions import KlingSubmissionUnknownError
+
+            raise KlingSubmissionUnknownError(
+                f"The task's {key!r} record holds {type(record).__name__}, not the operator's record: whether an "
+                "earlier try created a Kling task cannot be told, so nothing was submitted. Remove the record "
+                "(the task state store, or the Airflow Variable before 3.3) to submit anew"
+            )
+        return record
 
     def set(self, key: str, record: dict[str, Any]) -> None:
         """Write the record under ``key``."""

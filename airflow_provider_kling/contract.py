@@ -228,11 +228,11 @@ def _shown(value: Any) -> str:
 
 
 def check_choice(field: str, value: Any, allowed: Iterable[str]) -> str:
-    """Check that ``value`` is one of ``allowed``; return it."""
+    """Check that ``value`` is one of ``allowed``; return the allowed text it equals (a str enum: its value)."""
     allowed = tuple(allowed)
     if value not in allowed:
         raise KlingValidationError(field, f"got {_shown(value)}; allowed: {', '.join(allowed)}")
-    return str(value)
+    return allowed[allowed.index(value)]
 
 
 def _text(field: str, value: Any, max_chars: int, *, required: bool = False) -> str:
@@ -1025,6 +1025,10 @@ def _gateway_error(
         found = _from_payload(status, inner, retry_after, secret, url) if isinstance(inner, dict) else None
         if found is not None:
             return found
+        if isinstance(inner, dict):  # Kling answered a success, yet the relay did not hand it on: read again
+            return KlingTransientError(
+                redact(f"CometAPI error: {text}", secret), retry_after=retry_after, status=status, code=code
+            )
     code = next((meant for phrase, meant in _GATEWAY_PHRASES.items() if phrase in text.lower()), code)
     row = GATEWAY_ERRORS.get(code)
     if row is not None:

@@ -19,18 +19,26 @@ if TYPE_CHECKING:
 def dataset_id(location: str) -> tuple[str, str]:
     """
     The OpenLineage namespace and name of a file or URL, after OpenLineage's naming: ``file`` and the path for a
-    local file, ``s3://bucket`` and the key for object storage, ``https://host`` and the path for a URL. No
-    query, fragment or credentials are kept: a signed URL's signature is no part of a name.
+    local file, ``s3://bucket`` (``abfs://container@account...``) and the key for object storage, ``https://host``
+    and the path for a URL. A URL keeps no query, fragment or credentials: a signed URL's signature is no part
+    of a name.
+
+    :param location: a path, a storage URL or an http(s) URL.
     """
     parts = urlsplit(location)
     if parts.scheme in ("", "file"):
         return "file", parts.path
-    origin = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    return origin, parts.path if parts.scheme in ("http", "https") else parts.path.lstrip("/")
+    if parts.scheme in ("http", "https"):
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}", parts.path
+    return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/")
 
 
 def image_locations(fields: Mapping[str, Any]) -> Iterator[str]:
-    """The images a request names by a file or an http(s) URL (an image given as Base64 has no location)."""
+    """
+    The images a request names by a file or an http(s) URL (an image given as Base64 has no location).
+
+    :param fields: the request's fields (``image``, ``image_tail``, ``image_list``; others are not read).
+    """
     images = [fields.get("image"), fields.get("image_tail")]
     if isinstance(fields.get("image_list"), (list, tuple)):
         images += [listed_image(item) for item in fields["image_list"]]
@@ -45,9 +53,11 @@ def video_lineage(task: Mapping[str, Any] | None, fields: Mapping[str, Any], bas
 
     Inputs: the images ``fields`` name by location, and the videos Kling made when they were stored.
     Outputs: the stored videos, or else the videos Kling made. The run carries the Kling task id as its
-    external query, from the service at ``base_url``. A task that made no video reports its inputs only.
+    external query, from the service at ``base_url``. A task that made no video (submitted only, failed)
+    reports its inputs and its task id.
 
-    :param task: the succeeded Kling task object (with ``stored_path`` on each stored video), or None.
+    :param task: the Kling task object as last seen (videos once it succeeded, ``stored_path`` on each one
+        stored), or None when no task was submitted.
     :param fields: the request's fields as the operator holds them (images as the user named them).
     :param base_url: the API's base URL (its origin names the service).
     """

@@ -50,7 +50,7 @@ wheel=$(ls dist/lines/airflow_provider_kling-*.whl)
 for version in "${versions[@]}"; do
     venv=.venv-airflow-$version
     pip_into "$venv" --force-reinstall --no-deps "$wheel"
-    pip_into "$venv" "$wheel[test]"
+    pip_into "$venv" "$wheel[test,openlineage]"
     installed=$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("apache-airflow"))')
     if [ "$installed" != "$version" ]; then
         echo "Installing the wheel moved Airflow from $version to $installed" >&2

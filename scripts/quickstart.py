@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -74,7 +75,6 @@ def configure(home: Path, videos: Path, poll_interval: float) -> None:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "KLING_OUTPUT_PATH": f"file://{videos}",
             "KLING_POLL_INTERVAL": str(poll_interval),
-            "PYTHONWARNINGS": "ignore",
         }
     )
 
@@ -156,7 +156,7 @@ def run(verbose: bool) -> Path:
         host, api_key = endpoint(stack)
         os.environ["AIRFLOW_CONN_KLING_DEFAULT"] = json.dumps({"conn_type": "kling", "host": host, "password": api_key})
         with output_to(log):
-            check_connection(host, own_key="KLING_API_KEY" in os.environ)
+            check_connection(host, own_key=bool(os.environ.get("KLING_API_KEY")))
         step("check the Kling endpoint", started)
 
         started = time.monotonic()
@@ -228,6 +228,8 @@ def watch_in_the_ui(port: int) -> None:
     home.mkdir(parents=True, exist_ok=True)
     configure(home, videos, poll_interval=10 if os.environ.get("KLING_API_KEY") else 1)
     log = DEMO / "ui-airflow.log"
+    if not port_is_free(port):
+        raise QuickstartError(f"Port {port} is in use (another Airflow?): choose another with --port")
     with ExitStack() as stack:
         host, api_key = endpoint(stack)
         ui = f"http://127.0.0.1:{port}"
@@ -238,13 +240,19 @@ def watch_in_the_ui(port: int) -> None:
                 "AIRFLOW__API__PORT": str(port),
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{ui}/execution/",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # only the quickstart runs: others may pay
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 # standalone starts each component as an `airflow` command: this venv's
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             }
         )
         with output_to(log):
-            check_connection(host, own_key="KLING_API_KEY" in os.environ)
+            check_connection(host, own_key=bool(os.environ.get("KLING_API_KEY")))
+        # Stop Airflow with this script, however it ends: standalone runs in a session of its own.
+        for ending in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(ending, lambda *_: sys.exit(0))
         say(f"Starting Airflow (airflow standalone; its output: {log})")
         airflow = subprocess.Popen(
             [sys.executable, "-m", "airflow", "standalone"],
@@ -263,10 +271,24 @@ def watch_in_the_ui(port: int) -> None:
         say(f"Triggered {DAG_ID}. Watch it in the Airflow UI: {ui}/dags/{DAG_ID}")
         say("Every user is an admin in this local Airflow: no login. The task's 'Kling video' link opens the video.")
         say("Press Ctrl+C to stop Airflow.")
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         with suppress(KeyboardInterrupt):
             airflow.wait()
         say("Stopping Airflow")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def answers(url: str) -> bool:
@@ -286,7 +308,7 @@ def wait_until(airflow: subprocess.Popen, ready, what: str, log: Path, timeout: 
 
 
 def stop(airflow: subprocess.Popen) -> None:
-    if airflow.poll() is None:
+    with suppress(ProcessLookupError):  # already gone
         os.killpg(airflow.pid, signal.SIGTERM)
         try:
             airflow.wait(timeout=30)
@@ -295,16 +317,29 @@ def stop(airflow: subprocess.Popen) -> None:
             airflow.wait()
 
 
+def port_argument(arguments: list[str]) -> int:
+    if "--port" not in arguments:
+        return 8080
+    given = arguments[arguments.index("--port") + 1 :][:1]
+    if not given or not given[0].isdigit():
+        raise QuickstartError("--port needs a number, for example --port 8081")
+    return int(given[0])
+
+
 def main() -> int:
     arguments = sys.argv[1:]
     verbose = "--verbose" in arguments
     if not verbose:
         warnings.simplefilter("ignore")
+        os.environ["PYTHONWARNINGS"] = "ignore"  # and in the Airflow commands this starts
     try:
         if "--ui" in arguments:
-            watch_in_the_ui(int(arguments[arguments.index("--port") + 1]) if "--port" in arguments else 8080)
+            watch_in_the_ui(port_argument(arguments))
         else:
             run(verbose)
+    except KeyboardInterrupt:
+        say("\nquickstart stopped")
+        return 130
     except QuickstartError as error:
         say(f"\nquickstart failed: {error}")
         return 1

@@ -11,7 +11,8 @@ installed=$(cat "$venv/.kling-installed" 2>/dev/null || true)
 if [ "$(head -n 1 <<<"$installed")" != "$key" ] || { [ -n "$extras" ] && ! grep -qxF -- "$extras" <<<"$installed"; }; then
     rm -f "$venv/.kling-installed"
     echo "Installing the provider and Airflow into $venv (the first time takes a minute or two; log: $venv/install.log)"
-    (while sleep 15; do echo "  ... still installing"; done) &
+    # The ticker ends with this shell too ($$ is the shell's even in the subshell): Ctrl+C leaves no loop behind.
+    (while sleep 15 && kill -0 $$ 2>/dev/null; do echo "  ... still installing"; done) &
     ticker=$!
     installed_ok=true
     "$venv/bin/python" -m pip install --disable-pip-version-check -e ".$extras" "${pins[@]}" >"$venv/install.log" 2>&1 ||

@@ -177,7 +177,11 @@ def list_test_button_body(connection: dict) -> dict:
 def test_the_connection_list_s_test_button_reaches_the_hook_for_a_saved_connection(services, sandboxes, port):
     import httpx
     from airflow import __version__ as airflow_version
+    from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
     from packaging.version import Version
+
+    if not AIRFLOW_V_3_1_PLUS:
+        pytest.skip("Airflow 3.0's test endpoint does not take the stored key for the masked one the UI sends")
 
     sandbox = sandboxes["cometapi"]
     conn_id = f"kling_ui_{port}"

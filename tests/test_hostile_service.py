@@ -11,6 +11,7 @@ import gzip
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -55,7 +56,9 @@ class Hostile(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that resets the connection (the hook giving up) is routine here: no traceback
+        # A client that resets the connection (the hook giving up) is routine here; anything else is shown.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
     def paths(self, method: str | None = None) -> list[str]:
         return [path for seen, path, _ in self.requests if method in (None, seen)]

@@ -134,7 +134,7 @@ class KlingVideoOperator(BaseOperator):
         self.timeout = check_seconds("timeout", timeout.total_seconds() if isinstance(timeout, timedelta) else timeout)
         self.output_path = output_path
         self.kling_video_url: str | None = None
-        self._succeeded_task: dict[str, Any] | None = None
+        self._kling_task: dict[str, Any] | None = None  # the last state of this try's Kling task, for lineage
 
     @cached_property
     def hook(self) -> KlingHook:
@@ -320,6 +320,7 @@ class KlingVideoOperator(BaseOperator):
         from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
         from airflow_provider_kling.exceptions import KlingTaskFailedError
 
+        self._kling_task = task
         status = task_status(task)
         if status is TaskStatus.FAILED:
             raise KlingTaskFailedError(task)
@@ -330,7 +331,6 @@ class KlingVideoOperator(BaseOperator):
             if folder is not None:
                 self._store_videos(task, folder)
             self.kling_video_url = urls[0]  # only once all went well: a failed task keeps no link
-            self._succeeded_task = task
             remember_video_url(context, urls[0])
             self._record_asset_events(context, task)
         self._submission_store(context).finish(SUBMISSION_STATE_KEY)
@@ -346,8 +346,8 @@ class KlingVideoOperator(BaseOperator):
         """
         from airflow_provider_kling.lineage import video_lineage
 
-        base_url = self.hook.settings.base_url if self._succeeded_task is not None else ""
-        return video_lineage(self._succeeded_task, self._request_fields(), base_url)
+        base_url = self.hook.settings.base_url if self._kling_task is not None else ""
+        return video_lineage(self._kling_task, self._request_fields(), base_url)
 
     def _output_folder(self) -> ObjectStoragePath | None:
         """``output_path`` as a folder whose filesystem is installed, checked before anything is paid for."""
@@ -394,7 +394,9 @@ class KlingVideoOperator(BaseOperator):
         probe = folder / f".kling-write-check-{uuid.uuid4().hex}"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            probe.write_bytes(b"")
+            # Through the filesystem, not ObjectStoragePath: Airflow's hook lineage would name the probe an output.
+            with folder.fs.open(probe.path, "wb"):
+                pass
             probe.unlink()
         except Exception as error:  # any filesystem's refusal: permission, read-only, missing bucket...
             raise KlingValidationError(

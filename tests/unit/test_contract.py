@@ -153,6 +153,18 @@ def test_a_model_named_by_the_connection_is_accepted_and_may_take_sound():
     assert body == {"prompt": "a", "model_name": "kling-v9", "sound": "on"}
 
 
+def test_a_choice_given_as_a_str_enum_is_taken_as_its_text():
+    import enum
+
+    from airflow_provider_kling.contract import check_choice
+
+    class Policy(str, enum.Enum):
+        FAIL = "fail"
+
+    chosen = check_choice("on_unknown_submission", Policy.FAIL, ("resubmit", "fail"))
+    assert chosen == "fail" and type(chosen) is str and str(chosen) == "fail"
+
+
 def test_a_bad_value_is_shown_whole_up_to_60_characters():
     assert f"got '{'m' * 58}'; allowed" in str(_refused(build_text2video_request, {"prompt": "a", "mode": "m" * 58}))
     assert f"got '{'m' * 49}... (59 chars)" in str(
@@ -710,8 +722,12 @@ def test_bad_extra_fields_are_refused(extra, text):
     assert error.field == "extra_fields" and text in str(error)
 
 
-def test_a_relay_failure_wrapping_a_kling_success_is_still_an_error():
+def test_a_relay_failure_wrapping_a_kling_success_is_still_an_error_and_retryable():
     wrapped = json.dumps({"code": 0, "message": "SUCCEED", "data": {"task_id": "1"}})
-    error = _raised(200, json.dumps({"code": "fail_to_fetch_task", "message": wrapped}))
-    assert (error.code, error.status) == ("fail_to_fetch_task", 200)
+    error = _raised(200, json.dumps({"code": "fail_to_fetch_task", "message": wrapped}), {"Retry-After": "3"})
+    assert type(error) is KlingTransientError and (error.code, error.status, error.retry_after) == (
+        "fail_to_fetch_task",
+        200,
+        3.0,
+    )
     assert str(error).startswith(f"CometAPI error: {wrapped}")

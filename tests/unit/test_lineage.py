@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import sys
+import time
 
+import pytest
+from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.lineage import dataset_id, image_locations
+from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
+from airflow_provider_kling.operators.kling import KlingText2VideoOperator, KlingVideoOperator
+
+from .task_context import task_context
 
 
 @pytest.mark.parametrize(
@@ -16,6 +25,11 @@ from airflow_provider_kling.lineage import dataset_id, image_locations
         ("gs://bucket/a.mp4", ("gs://bucket", "a.mp4")),
         ("https://cdn.example.com/v/a.mp4?Signature=abc#t=1", ("https://cdn.example.com", "/v/a.mp4")),
         ("https://user:secret@cdn.example.com:8443/a.mp4", ("https://cdn.example.com:8443", "/a.mp4")),
+        ("http://[::1]:8787/v/a.mp4", ("http://[::1]:8787", "/v/a.mp4")),
+        (
+            "abfs://videos@account.dfs.core.windows.net/v/a.mp4",
+            ("abfs://videos@account.dfs.core.windows.net", "v/a.mp4"),
+        ),
         ("s3://bucket", ("s3://bucket", "")),
         ("s3://bucket/Xmas/a.mp4", ("s3://bucket", "Xmas/a.mp4")),
         ("s3:///a.mp4", ("s3://", "a.mp4")),
@@ -82,3 +96,73 @@ def test_without_storage_the_videos_kling_made_are_the_outputs():
 def test_a_task_that_made_nothing_reports_its_inputs_only():
     named, facets = _lineage(None, {"image": "https://example.com/still.png"})
     assert named == {"inputs": [("https://example.com", "/still.png")], "outputs": []} and facets == {}
+
+
+@pytest.fixture
+def hook_lineage(monkeypatch):
+    """A real hook lineage collector where ObjectStoragePath reports the files it reads and writes; its outputs."""
+    try:  # Airflow 3
+        import airflow.sdk.lineage as lineage
+    except ImportError:  # Airflow 2
+        import airflow.lineage.hook as lineage
+    collector = lineage.HookLineageCollector()
+    monkeypatch.setattr(lineage, "get_hook_lineage_collector", lambda: collector)
+    path_module = sys.modules[ObjectStoragePath.__module__]
+    if hasattr(path_module, "get_hook_lineage_collector"):  # imported by name where it is used
+        monkeypatch.setattr(path_module, "get_hook_lineage_collector", lambda: collector)
+
+    def outputs() -> list[str]:
+        collected = getattr(collector, "collected_assets", None) or collector.collected_datasets
+        return [(getattr(info, "asset", None) or info.dataset).uri for info in collected.outputs]
+
+    return outputs
+
+
+def test_neither_the_write_check_nor_the_partial_download_reaches_hook_lineage(
+    cometapi_sandbox, tmp_path, hook_lineage
+):
+    hook = KlingHook()
+    task_id = hook.create_text2video("a fox")["task_id"]
+    time.sleep(0.7)  # the sandbox renders in 0.6 s
+    url = hook.get_task(task_id)["task_result"]["videos"][0]["url"]
+    folder = ObjectStoragePath(f"file://{tmp_path}")
+    KlingVideoOperator._check_writable(folder)
+    hook.download_video(url, folder / "fox.mp4")
+    assert hook_lineage() == []
+    with (folder / "control.txt").open("wb") as control:  # the collector sees what goes through ObjectStoragePath
+        control.write(b"seen")
+    assert [uri.rpartition("/")[2] for uri in hook_lineage()] == ["control.txt"]
+
+
+def _reported(operator, sandbox) -> tuple[dict[str, list], dict]:
+    pytest.importorskip("airflow.providers.openlineage", reason="the openlineage extra is not installed")
+    lineage = operator.get_openlineage_facets_on_complete(None)
+    named = {side: [(d.namespace, d.name) for d in getattr(lineage, side)] for side in ("inputs", "outputs")}
+    return named, lineage.run_facets
+
+
+def test_an_operator_that_stored_its_video_reports_it_and_its_task(cometapi_sandbox, tmp_path):
+    operator = KlingImage2VideoOperator(
+        task_id="animate", image="https://images.example/still.png", poll_interval=0.05, output_path=str(tmp_path)
+    )
+    task = operator.execute(task_context())
+    named, facets = _reported(operator, cometapi_sandbox)
+    video = task["task_result"]["videos"][0]
+    assert named == {
+        "inputs": [("https://images.example", "/still.png"), dataset_id(video["url"])],
+        "outputs": [("file", str(tmp_path / f"{task['task_id']}_0.mp4"))],
+    }
+    query = facets["externalQuery"]
+    assert (query.externalQueryId, query.source) == (task["task_id"], cometapi_sandbox.url)
+
+
+def test_an_operator_that_only_submitted_reports_its_task_and_no_output(cometapi_sandbox):
+    operator = KlingText2VideoOperator(task_id="generate", prompt="a fox", wait_for_completion=False)
+    task = operator.execute(task_context())
+    named, facets = _reported(operator, cometapi_sandbox)
+    assert named == {"inputs": [], "outputs": []} and facets["externalQuery"].externalQueryId == task["task_id"]
+
+
+def test_an_operator_that_submitted_nothing_reports_nothing(cometapi_sandbox):
+    named, facets = _reported(KlingText2VideoOperator(task_id="generate", prompt="a fox"), cometapi_sandbox)
+    assert named == {"inputs": [], "outputs": []} and facets == {}

@@ -181,6 +181,16 @@ def test_on_cometapi_a_lost_submission_fails_without_paying_when_asked_to(cometa
     assert cometapi_sandbox.requests == []
 
 
+@pytest.mark.parametrize("stored", ["a note", ["generation", 2], 7])
+def test_a_record_that_is_not_ours_fails_the_retry_without_paying(sandbox, stored):
+    with pytest.raises(KlingSubmissionUnknownError) as raised:
+        _operator().execute(task_context(try_number=2, store=StateStore({SUBMISSION_STATE_KEY: stored})))
+    assert str(raised.value).startswith(
+        f"The task's {SUBMISSION_STATE_KEY!r} record holds {type(stored).__name__}, not the operator's record"
+    )
+    assert sandbox.requests == []
+
+
 def test_on_cometapi_a_lost_submission_is_sent_again_with_the_same_id_by_default(cometapi_sandbox, caplog, capfd):
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 2, "external_task_id": f"{BASE}-2"}})
     _operator().execute(task_context(try_number=2, store=store))

@@ -201,7 +201,9 @@ def test_an_error_after_an_answer_carries_the_last_task_seen(cometapi_sandbox):
     assert event["status"] == "error" and event["task"]["task_status"] == "paused"
 
 
-def test_each_status_change_is_logged_once(cometapi_sandbox, caplog, capfd):
+def test_each_status_change_is_logged_once(cometapi_sandbox, caplog, capfd, monkeypatch):
+    # A render long enough for the first poll to see "submitted" (its first quarter) on a busy machine.
+    monkeypatch.setattr(cometapi_sandbox, "render_seconds", 4.0)
     task_id = _submitted(cometapi_sandbox)
     _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.05))
     logged = caplog.text if "Kling task" in caplog.text else capfd.readouterr().out  # Airflow 2 logs to both
