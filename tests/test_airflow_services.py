@@ -94,7 +94,7 @@ def test_a_deferred_task_survives_a_killed_triggerer_and_an_echoing_service(serv
         sandbox.render_seconds = 12
         runs.append((f"kling_deferred_{sandbox.profile}", services.trigger_dag(f"kling_deferred_{sandbox.profile}")))
     services.wait_for(
-        "the tasks to defer", lambda: all(state(services, *run) == "deferred" for run in runs), timeout=120
+        "the tasks to defer", lambda: all(state(services, *run) == "deferred" for run in runs), timeout=240
     )
     services.wait_for("the triggerer to poll each task", lambda: all(polled(sandbox) for sandbox in sandboxes.values()))
     services.kill("triggerer")  # what it logged last may go with it: the echoes are for the next one, which lives

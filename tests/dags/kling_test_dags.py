@@ -62,8 +62,9 @@ with DAG("kling_fails_blocking", schedule=None, start_date=START):
     KlingText2VideoOperator(task_id="generate", prompt="sandbox:fail a cat", deferrable=False, **FAST)
 
 with DAG("kling_times_out", schedule=None, start_date=START, params={"deferrable": True}):
-    KlingText2VideoOperator(task_id="deferred", prompt="a slow cat", deferrable=True, timeout=0.5, **FAST)
-    KlingText2VideoOperator(task_id="blocking", prompt="a slow dog", deferrable=False, timeout=0.5, **FAST)
+    # Timeouts long enough for a first poll on a busy machine (the message names the last status seen).
+    KlingText2VideoOperator(task_id="deferred", prompt="a slow cat", deferrable=True, timeout=3, **FAST)
+    KlingText2VideoOperator(task_id="blocking", prompt="a slow dog", deferrable=False, timeout=3, **FAST)
 
 with DAG("kling_submit_then_sense", schedule=None, start_date=START):
     submit = KlingText2VideoOperator(task_id="submit", prompt="a lighthouse", wait_for_completion=False, **FAST)

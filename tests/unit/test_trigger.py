@@ -128,7 +128,8 @@ def test_polls_follow_the_interval(cometapi_sandbox, poll_interval):
     [event] = _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=poll_interval))
     polls = sum(1 for request in cometapi_sandbox.requests if request[0] == "GET")
     assert event["status"] == "succeed"
-    assert 1.0 / poll_interval * 0.5 <= polls <= 1.0 / poll_interval + 3
+    # Never faster than the interval; slower only as much as a busy machine makes it.
+    assert 1.0 / poll_interval * 0.3 <= polls <= 1.0 / poll_interval + 3
 
 
 def test_a_trigger_built_with_only_an_id_and_a_deadline_has_the_documented_defaults():
