@@ -353,3 +353,19 @@ def test_the_operator_sends_shots_and_extra_fields_with_its_derived_id(sandbox, 
         "resolution": "4k",
     }
     assert '"resolution": "4k"' in capfd.readouterr().out  # the submission is logged with its extra fields
+
+
+def test_a_deferred_image_task_hands_its_endpoint_to_the_trigger(cometapi_sandbox):
+    from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
+
+    operator = KlingImage2VideoOperator(task_id="animate", image="https://images.example/still.png", deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(task_context())
+    assert deferred.value.trigger.serialize()[1]["endpoint"] == "image2video"
+
+
+def test_an_unknown_submission_policy_is_refused_by_the_hook_naming_it(cometapi_sandbox):
+    with pytest.raises(KlingValidationError) as raised:
+        KlingHook().create_text2video("a fox", on_unknown_submission="retry")
+    assert str(raised.value) == "Invalid on_unknown_submission: got 'retry'; allowed: resubmit, fail"
+    assert cometapi_sandbox.requests == []

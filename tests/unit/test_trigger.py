@@ -210,3 +210,10 @@ def test_each_status_change_is_logged_once(cometapi_sandbox, caplog, capfd, monk
     logged = caplog.text if "Kling task" in caplog.text else capfd.readouterr().out  # Airflow 2 logs to both
     for status in ("submitted", "processing", "succeed"):
         assert len(re.findall(rf"Kling task {task_id} is {status} after \d+ s", logged)) == 1, status
+
+
+def test_a_task_of_another_endpoint_is_read_on_its_own_route(kling_sandbox):
+    # Kling's own API finds a task only on its endpoint's route: a trigger that asked text2video's would not.
+    task_id = KlingHook().create_task("image2video", image="https://images.example/still.png")["task_id"]
+    [event] = _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.1, endpoint="image2video"))
+    assert event["status"] == "succeed" and event["kling_task_id"] == task_id
