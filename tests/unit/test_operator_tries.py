@@ -161,6 +161,17 @@ def test_klings_own_api_finds_a_submission_whose_answer_was_lost(kling_sandbox):
     assert task["task_id"] == lost["task_id"] and len(kling_sandbox.submissions) == 1
 
 
+def test_klings_own_api_finds_a_lost_image_submission_on_its_own_route(kling_sandbox):
+    from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
+
+    still = "https://images.example/still.png"
+    lost = KlingHook().create_task("image2video", image=still, external_task_id=BASE)
+    store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE}})
+    operator = KlingImage2VideoOperator(task_id="generate", image=still, poll_interval=0.05)
+    task = operator.execute(task_context(try_number=2, store=store))
+    assert task["task_id"] == lost["task_id"] and len(kling_sandbox.submissions) == 1  # not paid for twice
+
+
 def test_klings_own_api_submits_when_the_lost_submission_created_nothing(kling_sandbox):
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE}})
     _operator().execute(task_context(try_number=2, store=store))
@@ -369,3 +380,9 @@ def test_an_unknown_submission_policy_is_refused_by_the_hook_naming_it(cometapi_
         KlingHook().create_text2video("a fox", on_unknown_submission="retry")
     assert str(raised.value) == "Invalid on_unknown_submission: got 'retry'; allowed: resubmit, fail"
     assert cometapi_sandbox.requests == []
+
+
+def test_the_hook_checks_extra_fields_when_it_validates(cometapi_sandbox):
+    with pytest.raises(KlingValidationError) as raised:
+        KlingHook().validate_text2video("a fox", extra_fields={"prompt": "a cat"})
+    assert raised.value.field == "extra_fields" and cometapi_sandbox.requests == []
