@@ -1,12 +1,15 @@
 """A real, local Airflow for tests and benchmarks: API server, scheduler, DAG processor and triggerer.
 
-Each component runs as its own ``airflow`` process against a private AIRFLOW_HOME with a SQLite
-metadata DB and the LocalExecutor, bound to loopback, logging to files under that home. Everything
-started is stopped by :meth:`AirflowServices.stop`.
+Each component runs as its own ``airflow`` process against a private AIRFLOW_HOME, bound to loopback,
+logging to files under that home. By default the metadata DB is SQLite and the executor the
+LocalExecutor; :class:`ProductionShape` is what our users run instead: PostgreSQL, the
+CeleryExecutor with Redis as its broker, two Celery workers and two triggerers, each server started
+here from Debian's packages. Everything started is stopped by :meth:`AirflowServices.stop`.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -18,12 +21,161 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, what: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until something accepts connections on ``port``; fail if ``process`` ends first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} ended with {process.returncode} before it listened on {port}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on {port} within {timeout:g} s")
+
+
+def stop_process(process: subprocess.Popen, stop_signal: int = signal.SIGTERM) -> None:
+    """Signal a process's whole session, then SIGKILL it if it has not ended within 20 s."""
+    try:
+        os.killpg(process.pid, stop_signal)
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+
+
+def postgres_bin() -> Path | None:
+    """The folder of Debian's newest PostgreSQL server programs, if the package is installed."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda path: int(path.parts[-3]))
+    return found[-1].parent if found else None
+
+
+class ProductionShape:
+    """
+    PostgreSQL for the metadata DB and Redis as the Celery broker, each a private server on a free loopback port
+    with its data under a temporary folder. As root (CI), PostgreSQL runs as Debian's ``postgres`` user, since it
+    refuses to run as root.
+    """
+
+    #: The components of the deployment: two triggerers and two Celery workers of 2 slots, named for their logs.
+    COMPONENTS: ClassVar[dict[str, list[str]]] = {
+        "api-server": ["api-server"],
+        "scheduler": ["scheduler"],
+        "dag-processor": ["dag-processor"],
+        # Two of each on one machine: each skips the log server that would take the same port.
+        "triggerer-1": ["triggerer", "--skip-serve-logs"],
+        "triggerer-2": ["triggerer", "--skip-serve-logs"],
+        "celery-worker-1": ["celery", "worker", "-c", "2", "-H", "kling-1@%h", "--skip-serve-logs"],
+        "celery-worker-2": ["celery", "worker", "-c", "2", "-H", "kling-2@%h", "--skip-serve-logs"],
+    }
+
+    @staticmethod
+    def missing() -> str | None:
+        """Why the production shape cannot run on this machine, or None if it can."""
+        if postgres_bin() is None:
+            return "PostgreSQL's server is not installed (Debian: apt-get install postgresql)"
+        if shutil.which("redis-server") is None:
+            return "Redis is not installed (Debian: apt-get install redis-server)"
+        if os.geteuid() == 0 and shutil.which("runuser") is None:
+            return "runuser is missing: PostgreSQL will not run as root"
+        for module in ("psycopg2", "airflow.providers.celery"):
+            if importlib.util.find_spec(module.split(".")[0]) is None or importlib.util.find_spec(module) is None:
+                return f"{module} is not installed (the project's 'production' extra)"
+        return None
+
+    def __init__(self) -> None:
+        self.data = Path(tempfile.mkdtemp(prefix="kling-airflow-servers-"))
+        self.processes: list[subprocess.Popen] = []
+        try:
+            self._start_postgres()
+            self._start_redis()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_postgres(self) -> None:
+        programs = postgres_bin()
+        assert programs is not None, self.missing()
+        cluster = self.data / "postgres"
+        cluster.mkdir(mode=0o700)
+        as_postgres: list[str] = []
+        if os.geteuid() == 0:
+            self.data.chmod(0o711)  # the postgres user passes through to its own folder
+            shutil.chown(cluster, "postgres", "postgres")
+            as_postgres = ["runuser", "-u", "postgres", "--"]
+        initdb = subprocess.run(
+            [*as_postgres, programs / "initdb", "-D", cluster, "-U", "airflow", "--auth=trust", "-E", "UTF8"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if initdb.returncode:
+            raise RuntimeError(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
+        self.postgres_port = free_port()
+        # A throwaway cluster: durability is not under test, so nothing waits for the disk.
+        settings = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=300")
+        process = self._spawn(
+            "postgres",
+            [*as_postgres, programs / "postgres", "-D", cluster, "-h", "127.0.0.1", "-p", str(self.postgres_port)]
+            + ["-k", str(cluster)]
+            + [argument for setting in settings for argument in ("-c", setting)],
+        )
+        wait_for_port(self.postgres_port, "PostgreSQL", process)
+        self.sql_alchemy_conn = f"postgresql+psycopg2://airflow@127.0.0.1:{self.postgres_port}/postgres"
+
+    def _start_redis(self) -> None:
+        port = free_port()
+        process = self._spawn(
+            "redis",
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        )
+        wait_for_port(port, "Redis", process)
+        self.broker_url = f"redis://127.0.0.1:{port}/0"
+
+    def _spawn(self, name: str, argv: list) -> subprocess.Popen:
+        with open(self.data / f"{name}.log", "wb") as log:
+            process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.data, start_new_session=True
+            )
+        self.processes.append(process)
+        return process
+
+    def airflow_env(self) -> dict[str, str]:
+        """The configuration that points Airflow at these servers."""
+        return {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.sql_alchemy_conn,
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": self.broker_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{self.sql_alchemy_conn.replace('+psycopg2', '')}",
+        }
+
+    def query(self, sql: str, params: tuple) -> list[tuple]:
+        import psycopg2
+
+        db = psycopg2.connect(host="127.0.0.1", port=self.postgres_port, user="airflow", dbname="postgres")
+        try:
+            with db.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), params)
+                return cursor.fetchall()
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            stop_process(process, signal.SIGINT)  # PostgreSQL's fast shutdown; Redis ends on it too
+        shutil.rmtree(self.data, ignore_errors=True)
 
 
 class AirflowServices:
@@ -33,12 +185,20 @@ class AirflowServices:
     :param dags_folder: the folder of DAG files to serve.
     :param env: extra environment (connections, config) for every component.
     :param parallelism: worker slots of the LocalExecutor.
+    :param production: PostgreSQL, Celery and two triggerers (:class:`ProductionShape`) instead of SQLite and the
+        LocalExecutor.
     """
 
-    COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+    COMPONENTS: ClassVar[dict[str, list[str]]] = {
+        name: [name] for name in ("api-server", "scheduler", "dag-processor", "triggerer")
+    }
 
-    def __init__(self, dags_folder: Path, env: dict[str, str], parallelism: int = 4) -> None:
+    def __init__(
+        self, dags_folder: Path, env: dict[str, str], parallelism: int = 4, *, production: bool = False
+    ) -> None:
+        self.servers = ProductionShape() if production else None
         self.home = Path(tempfile.mkdtemp(prefix="kling-airflow-services-"))
+        self.components = ProductionShape.COMPONENTS if production else self.COMPONENTS
         port = free_port()
         self.env = {
             **os.environ,
@@ -74,11 +234,16 @@ class AirflowServices:
             # Not the default log-server ports: another Airflow may be up beside this one (tests run side by side).
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            **(self.servers.airflow_env() if self.servers else {}),
             **env,
         }
         self.processes: dict[str, subprocess.Popen] = {}
         self._starts = 0
-        self.airflow("db", "migrate")
+        try:
+            self.airflow("db", "migrate")
+        except BaseException:
+            self.stop(remove_home=True)
+            raise
 
     def airflow(self, *args: str) -> str:
         """Run one ``airflow`` CLI command to completion and return its output."""
@@ -91,16 +256,16 @@ class AirflowServices:
 
     def start(self, *components: str) -> None:
         """Start components (default: all) as background processes logging under AIRFLOW_HOME."""
-        for component in components or self.COMPONENTS:
+        for component in components or self.components:
             self._starts += 1
-            log = open(self.home / f"{component}-{self._starts}.log", "wb")  # noqa: SIM115 - closed on stop
-            self.processes[component] = subprocess.Popen(
-                [sys.executable, "-m", "airflow", component],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            with open(self.home / f"{component}-{self._starts}.log", "wb") as log:
+                self.processes[component] = subprocess.Popen(
+                    [sys.executable, "-m", "airflow", *self.components[component]],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
 
     def kill(self, component: str) -> None:
         """SIGKILL a component and all its children, as a crash would."""
@@ -111,20 +276,16 @@ class AirflowServices:
     def stop(self, *, remove_home: bool = False) -> None:
         """Stop every component that is still running; with ``remove_home``, delete the home and its logs too."""
         for component in list(self.processes):
-            process = self.processes.pop(component)
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=20)
-            except ProcessLookupError:
-                pass
+            stop_process(self.processes.pop(component))
+        if self.servers:
+            self.servers.stop()
         if remove_home:
             shutil.rmtree(self.home, ignore_errors=True)
 
     def query(self, sql: str, *params: object) -> list[tuple]:
-        """Read the metadata DB."""
+        """Read the metadata DB (``?`` marks a parameter)."""
+        if self.servers:
+            return self.servers.query(sql, params)
         with sqlite3.connect(self.home / "airflow.db", timeout=30) as db:
             return db.execute(sql, params).fetchall()
 
