@@ -9,6 +9,7 @@
 # --install-only makes the venvs and stops (CI does it while the main suite runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/install.sh
 install_only=false
 if [ "${1:-}" = --install-only ]; then
     install_only=true
@@ -40,7 +41,11 @@ for version in "${versions[@]}"; do
     : >"$venv/install.log"
     requirements=("apache-airflow==$version")
     [ -f "$pins" ] && requirements+=(-r "$pins")
-    pip_into "$venv" "${requirements[@]}"
+    if ! kling_install "$venv" "${requirements[@]}" >>"$venv/install.log" 2>&1; then
+        cat "$venv/install.log" >&2
+        echo "Installing Airflow $version into $venv failed (log: $venv/install.log)" >&2
+        exit 1
+    fi
 done
 $install_only && exit 0
 

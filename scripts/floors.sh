@@ -6,6 +6,7 @@
 #   bash scripts/floors.sh [--install-only] [PYTEST ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/install.sh
 venv=.venv-floors
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 python3 - >"$venv/floors.txt" <<'PY'
@@ -21,8 +22,7 @@ PY
 stamp="$(cat pyproject.toml scripts/airflow-pins/floors.txt "$venv/floors.txt" | sha256sum | cut -c1-64)"
 if [ "$(cat "$venv/.kling-installed" 2>/dev/null)" != "$stamp" ]; then
     rm -f "$venv/.kling-installed"
-    if ! "$venv/bin/python" -m pip install --disable-pip-version-check -c "$venv/floors.txt" \
-        -c scripts/airflow-pins/floors.txt -e ".[test]" \
+    if ! kling_install "$venv" -c "$venv/floors.txt" -c scripts/airflow-pins/floors.txt -e ".[test]" \
         >"$venv/install.log" 2>&1; then
         cat "$venv/install.log" >&2
         exit 1
