@@ -104,8 +104,9 @@ def test_deferred_sensor_and_fan_out_survive_a_killed_triggerer_on_postgres_and_
     # One Kling task per task instance that submits, each handed on through XCom in PostgreSQL.
     assert sorted(submission["prompt"] for submission in sandbox.submissions) == sorted(SUBMITS.values())
     assert len(sandbox.tasks) == len(SUBMITS)
+    # XCom's value column is JSON, which psycopg2 decodes.
     returned = {
-        (task_id, map_index): value if isinstance(value, dict) else json.loads(value)
+        (task_id, map_index): value
         for task_id, map_index, value in production.query(
             "SELECT task_id, map_index, value FROM xcom WHERE run_id = ? AND key = 'return_value'", run_id
         )
@@ -113,6 +114,8 @@ def test_deferred_sensor_and_fan_out_survive_a_killed_triggerer_on_postgres_and_
     kling_task_ids = {key: returned[key]["task_id"] for key in SUBMITS}
     assert sorted(kling_task_ids.values()) == sorted(sandbox.tasks)
     assert returned[("wait", -1)]["task_id"] == kling_task_ids[("submit", -1)]
+    # A downstream task read the operator's task object from XCom.
+    assert returned[("first_video", -1)] == returned[("generate", -1)]["task_result"]["videos"][0]["url"]
     # Each submission's record, which a retry would read, is in the task state store in PostgreSQL (Airflow 3.3+).
     if importlib.util.find_spec("airflow.models.task_state_store"):
         records = production.query(
@@ -126,10 +129,18 @@ def test_deferred_sensor_and_fan_out_survive_a_killed_triggerer_on_postgres_and_
     for task_id, map_index in (key for key, triggerer in held.items() if triggerer == victim):
         attempt = task_log_folder(production, run_id, task_id, map_index) / f"attempt=1.log.trigger.{survivor}.log"
         assert attempt.is_file(), attempt
-    # Every start and every resumption ran on a Celery worker, once: the submit-only task once, each wait twice.
+    # Every start and every resumption ran on a Celery worker, once: each wait twice, the other tasks once.
     ran = {worker: celery_runs(production, worker) for worker in ("celery-worker-1", "celery-worker-2")}
     assert all(ran.values()), "both workers ran tasks"
-    assert sum(ran.values(), Counter()) == Counter({**dict.fromkeys(WAITS, 2), ("submit", -1): 1})
+    assert sum(ran.values(), Counter()) == Counter(
+        {**dict.fromkeys(WAITS, 2), ("submit", -1): 1, ("first_video", -1): 1}
+    )
+    links = production.query(
+        "SELECT task_id, map_index, value FROM xcom WHERE run_id = ? AND key = '_link_KlingVideoLink'", run_id
+    )
+    assert {(task_id, map_index): url for task_id, map_index, url in links if url} == {
+        key: returned[key]["task_result"]["videos"][0]["url"] for key in WAITS
+    }
     assert SECRET_KEY not in production.all_logs()
 
 

@@ -4,7 +4,7 @@ waiting on a submit-only task, and a mapped fan-out, all waiting in the triggere
 from __future__ import annotations
 
 import pendulum
-from airflow.providers.common.compat.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
@@ -13,8 +13,15 @@ from airflow_provider_kling.sensors.kling import KlingTaskSensor
 DEFERRED = {"deferrable": True, "poll_interval": 1, "retries": 0}
 FAN_OUT = [f"A paper boat on canal {number}" for number in range(6)]
 
+
+@task
+def first_video(generation: dict) -> str:
+    """What a downstream task does with the operator's XCom value: read the task object."""
+    return generation["task_result"]["videos"][0]["url"]
+
+
 with DAG("kling_production", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
-    KlingText2VideoOperator(task_id="generate", prompt="A tram in Lisbon at dawn", **DEFERRED)
+    first_video(KlingText2VideoOperator(task_id="generate", prompt="A tram in Lisbon at dawn", **DEFERRED).output)
     submit = KlingText2VideoOperator(task_id="submit", prompt="A lighthouse in a storm", wait_for_completion=False)
     submit >> KlingTaskSensor(
         task_id="wait",
