@@ -88,10 +88,10 @@ def echoes_of_the_key() -> list[Fault]:
 
 
 def test_a_deferred_task_survives_a_killed_triggerer_and_an_echoing_service(services, sandboxes):
-    # Renders of 12 s: long enough that Airflow's own queued/success race cannot decide the outcome.
+    # The renders last until both tasks wait in the triggerer, however long a busy machine takes to get there.
     runs = []
     for sandbox in sandboxes.values():
-        sandbox.render_seconds = 12
+        sandbox.render_seconds = 3600
         runs.append((f"kling_deferred_{sandbox.profile}", services.trigger_dag(f"kling_deferred_{sandbox.profile}")))
     services.wait_for(
         "the tasks to defer", lambda: all(state(services, *run) == "deferred" for run in runs), timeout=240
@@ -100,6 +100,7 @@ def test_a_deferred_task_survives_a_killed_triggerer_and_an_echoing_service(serv
     services.kill("triggerer")  # what it logged last may go with it: the echoes are for the next one, which lives
     for sandbox in sandboxes.values():
         sandbox.inject(*echoes_of_the_key())
+        sandbox.end_renders_in(8)  # long enough that Airflow's own queued/success race cannot decide the outcome
     services.start("triggerer")
     seen: dict = {}
     assert set(wait_until_done(services, runs, seen).values()) == {"success"}
@@ -126,8 +127,8 @@ def test_a_worker_killed_mid_wait_is_retried_without_paying_twice(services, sand
     runs = []
     for sandbox in sandboxes.values():
         # Both workers must be inside their wait at once, however far apart a loaded machine starts them
-        # (15 s renders once let the first finish before the second began: 1 run in 9).
-        sandbox.render_seconds = 40
+        # (15 s renders once let the first finish before the second began: 1 run in 9; 40 s once did too).
+        sandbox.render_seconds = 3600
         dag_id = f"kling_blocking_retried_{sandbox.profile}"
         runs.append((dag_id, services.trigger_dag(dag_id)))
     services.wait_for(
@@ -140,6 +141,8 @@ def test_a_worker_killed_mid_wait_is_retried_without_paying_twice(services, sand
     )
     # The scheduler's process group holds the LocalExecutor's workers and the tasks: SIGKILL them all.
     services.kill("scheduler")
+    for sandbox in sandboxes.values():
+        sandbox.end_renders_in(10)  # the retries find their generations still rendering
     services.start("scheduler")
     seen: dict = {}
     assert set(wait_until_done(services, runs, seen).values()) == {"success"}

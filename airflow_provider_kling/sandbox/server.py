@@ -277,6 +277,17 @@ class KlingSandbox:
         with self._lock:
             self._faults.extend(faults)
 
+    def end_renders_in(self, seconds: float) -> None:
+        """
+        Make every task still rendering end ``seconds`` from now: a test that must see several waits under way at
+        once renders for an hour, then lets them go, however long a busy machine took to get there.
+        """
+        now = time.monotonic()
+        with self._lock:
+            for task in self.tasks.values():
+                if now - task.started < task.render_seconds:
+                    task.render_seconds = now - task.started + seconds
+
     def reset(self) -> None:
         """Forget every task, request, fault and count."""
         with self._lock:

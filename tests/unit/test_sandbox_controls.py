@@ -63,3 +63,17 @@ def test_chaos_takes_a_rate_and_a_seed(cometapi_sandbox):
 def test_a_bad_chaos_body_gets_400_saying_why(cometapi_sandbox, body, words):
     status, answer = _post(cometapi_sandbox, "chaos", body)
     assert status == 400 and words in answer["error"] and cometapi_sandbox.chaos_rate == 0
+
+
+def test_held_renders_end_when_let_go_and_ended_ones_stay_ended(cometapi_sandbox):
+    from airflow_provider_kling.hooks.kling import KlingHook
+
+    hook = KlingHook()
+    cometapi_sandbox.render_seconds = 0
+    ended = hook.create_text2video("a fox")["task_id"]
+    cometapi_sandbox.render_seconds = 3600
+    held = hook.create_text2video("a hare")["task_id"]
+    assert hook.get_task(held)["task_status"] in ("submitted", "processing")
+    cometapi_sandbox.end_renders_in(0)
+    assert [hook.get_task(task_id)["task_status"] for task_id in (held, ended)] == ["succeed", "succeed"]
+    assert cometapi_sandbox.tasks[ended].render_seconds == 0
