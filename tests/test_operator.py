@@ -34,7 +34,7 @@ TRIGGER = "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
 
 
 def test_blocking_and_deferrable_runs_return_the_same_xcom(dagbag, sandbox, capfd, caplog):
-    sandbox.render_seconds = 3  # a first poll sees "processing" (from 0.75 s on), even on a busy machine
+    sandbox.render_seconds = 6  # a poll sees "processing" (1.5 s to 6 s), even on a machine busy enough to miss 3 s
     results = {}
     for mode in ("blocking", "deferrable"):
         sent_before = len(sandbox.requests)
