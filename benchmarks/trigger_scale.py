@@ -20,7 +20,8 @@ Baselines in the same run: the same waits through a trigger that opens a fresh H
 every poll (the common pattern), and Airflow's own ``HttpSensorTrigger`` (http provider) polling
 the sandbox's ``/_sandbox/ended/<id>`` (404 until the task ends), when that provider is installed.
 With ``--herd``: our trigger with fixed polls (the first at once) and no bound on requests in flight,
-as before issue 13. With ``--rate-limit``: our trigger without a request budget.
+as before issue 13. With ``--rate-limit``: our trigger without a request budget, each wait retrying
+a rate-limited poll on its own (no pause shared by the waits), as before issue 13.
 
     bash scripts/bench.sh trigger_scale [--n 100 1000 5000] [--poll-interval 10] [--latency 0.1]
     bash scripts/bench.sh trigger_scale --herd --n 1000 3000 5000
@@ -47,7 +48,7 @@ LABELS = {
     "fresh_client": "fresh client per poll",
     "http_sensor": "HttpSensorTrigger",
     "kling_in_step": "KlingTaskTrigger, no jitter/bound",
-    "kling_no_budget": "KlingTaskTrigger, no budget",
+    "kling_no_budget": "KlingTaskTrigger, no budget/pause",
 }
 #: The baselines of each mode: spread starts, a herd (``--herd``), a rate-limited sandbox (``--rate-limit``).
 BASELINES = {"spread": ("fresh_client", "http_sensor"), "herd": ("kling_in_step",), "rate": ("kling_no_budget",)}
@@ -71,6 +72,13 @@ def _sandbox_stats(url: str) -> dict:
         return json.load(answer)
 
 
+def _set_rate_limit(url: str, rate: float) -> None:
+    request = urllib.request.Request(
+        f"{url}/_sandbox/rate_limit", data=json.dumps({"rate": rate}).encode(), method="POST"
+    )
+    urllib.request.urlopen(request).close()
+
+
 def worker(
     kind: str,
     count: int,
@@ -80,6 +88,7 @@ def worker(
     render_seconds: float,
     herd: bool,
     requests_per_second: float,
+    rate_limit: float,
 ) -> dict:
     """
     Run ``count`` triggers of one kind in this process's event loop; return the figures.
@@ -128,6 +137,10 @@ def worker(
 
         def poll_delay(interval: float, *, first: bool) -> float:
             return 0.0 if first else interval
+
+    if kind == "kling_no_budget":
+        # As before issue 13: no request budget, and each wait retries a rate-limited poll on its own.
+        hook_module._RequestBudget.pause = lambda budget, seconds: None
 
     def recorded_poll_delay(interval: float, *, first: bool) -> float:
         delay = poll_delay(interval, first=first)
@@ -251,7 +264,7 @@ def worker(
         wall = time.perf_counter() - began
         done.set()
         await ticking
-        if herd or requests_per_second < UNLIMITED_RATE:
+        if herd or rate_limit:
             ideal = max(ends.values()) - began + poll_interval + latency
         else:  # the sleeps drawn by our trigger's jitter; fixed intervals for the others
             ideal = max(
@@ -273,12 +286,14 @@ def worker(
 
     gc.callbacks.append(time_collections)
     rss_before = _rss_bytes()
-    connections_before = _sandbox_stats(url)["connections_opened"]
+    _set_rate_limit(url, rate_limit)  # once the tasks are made: only the waits' polls count against it
+    before = _sandbox_stats(url)
     cpu_before = time.process_time()
     result = asyncio.run(run_all(task_ids))
     cpu = time.process_time() - cpu_before
     stats = _sandbox_stats(url)
-    connections = stats["connections_opened"] - connections_before - 1  # less this stats call
+    _set_rate_limit(url, 0)
+    connections = stats["connections_opened"] - before["connections_opened"] - 1  # less this stats call
     ended = sum(1 for event in result["events"] if event is True or event.get("status") == "succeed")
     waits = [max(0.0, trip - latency) for trip in round_trips]
     return {
@@ -298,7 +313,7 @@ def worker(
         "cpu_ms_per_poll": 1000 * cpu / max(1, len(round_trips)),
         "rss_kb_per_trigger": (result["peak"] - rss_before) / 1024 / count,
         "connections": connections,
-        "api_requests": sum(stats["requests"].values()),
+        "api_requests": stats["requests"].get("GET", 0) - before["requests"].get("GET", 0),
         "rate_limited": stats["faults_served"].get("rate_limited", 0),
     }
 
@@ -332,9 +347,7 @@ def main() -> None:
     render_seconds = (args.polls - 0.5) * args.poll_interval
     home = tempfile.mkdtemp(prefix="kling-bench-")
     env = {**os.environ, "AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "0"}
-    sandbox, url = start_sandbox(
-        "--render-seconds", str(render_seconds), "--latency", str(args.latency), "--rate-limit", str(args.rate_limit)
-    )
+    sandbox, url = start_sandbox("--render-seconds", str(render_seconds), "--latency", str(args.latency))
     rows = []
     try:
         for count in args.n:
@@ -348,6 +361,7 @@ def main() -> None:
                     render_seconds,
                     args.herd,
                     args.requests_per_second,
+                    args.rate_limit,
                 ]
                 command = [sys.executable, __file__, "--worker", kind, json.dumps(options)]
                 worker_run = subprocess.run(command, capture_output=True, text=True, env=env)

@@ -36,6 +36,10 @@ def test_trigger_scale_runs_a_herd_on_a_rate_limited_key_against_its_baselines()
     limits = ("--herd", "--rate-limit", "50", "--requests-per-second", "40")
     kinds = ("kling", "kling_in_step", "kling_no_budget")
     output = run_benchmark("trigger_scale.py", *sizes, *limits, "--kinds", *kinds)
-    for label in ("KlingTaskTrigger (shared pool)", "KlingTaskTrigger, no jitter/bound", "KlingTaskTrigger, no budget"):
+    for label in (
+        "KlingTaskTrigger (shared pool)",
+        "KlingTaskTrigger, no jitter/bound",
+        "KlingTaskTrigger, no budget/pause",
+    ):
         assert re.search(rf"^\s+20\s+{re.escape(label)}\s+20\s", output, re.MULTILINE), output
     assert "longest stall" in output

@@ -1061,9 +1061,13 @@ class _SharedAsyncClients:
         pool.users += 1
         return pool
 
+    def pool(self, settings: KlingSettings) -> _ClientPool:
+        """The acquired clients, in-flight bound and request budget of these settings in the running loop."""
+        return self._pools()[settings]
+
     def next_client(self, settings: KlingSettings) -> httpx.AsyncClient:
         """Return the next of an acquired set of clients, in turn, so that requests spread evenly over them."""
-        pool = self._pools()[settings]
+        pool = self.pool(settings)
         pool.handed_out += 1
         return pool.clients[pool.handed_out % len(pool.clients)]
 
@@ -1089,8 +1093,9 @@ class KlingAsyncHook(_KlingHookBase):
 
     Every hook in one event loop with the same connection settings shares one set of clients with
     at most :data:`ASYNC_POOL_SIZE` connections in all, so a triggerer carrying thousands of waits keeps a
-    bounded number of sockets. The connection is looked up asynchronously, never
-    blocking the triggerer's event loop.
+    bounded number of sockets; at most that many requests are in flight, the others wait on a queue
+    of ours, and all of them share the connection's ``requests_per_second`` (a rate-limited answer
+    pauses them all). The connection is looked up asynchronously, never blocking the triggerer's event loop.
 
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param timeout: seconds for each HTTP request; default: the connection's ``timeout`` extra, or 60.
@@ -1128,7 +1133,7 @@ class KlingAsyncHook(_KlingHookBase):
         if not self._holds_clients:
             self._holds_clients = True
             return _shared_clients.acquire(settings)
-        return _shared_clients._pools()[settings]
+        return _shared_clients.pool(settings)
 
     async def close(self) -> None:
         """Let go of the shared clients; the last hook to let go closes their connections."""

@@ -13,10 +13,11 @@ serve a small, real MP4 as the result. Requests are validated by the same code a
 
 A prompt containing ``sandbox:fail`` renders to a ``failed`` task. Faults (error answers, delays,
 lost answers) can be queued with :meth:`KlingSandbox.inject` or ``POST /_sandbox/faults``, or
-drawn at random for a share of requests (``chaos_rate``, ``POST /_sandbox/chaos``); ``rate_limit`` answers
-429 beyond a number of requests a second. ``GET /_sandbox/stats`` counts requests, faults (``rate_limited``
-among them), connections opened and the most requests answered at once; ``GET /_sandbox/ended/<task id>``
-answers 404 until the task ends, for generic HTTP sensors (the benchmarks compare one).
+drawn at random for a share of requests (``chaos_rate``, ``POST /_sandbox/chaos``); ``rate_limit``
+(``POST /_sandbox/rate_limit``) answers 429 beyond a number of requests a second. ``GET /_sandbox/stats``
+counts requests, faults (``rate_limited`` among them), connections opened and the most requests answered
+at once; ``GET /_sandbox/ended/<task id>`` answers 404 until the task ends, for generic HTTP sensors
+(the benchmarks compare one).
 """
 
 from __future__ import annotations
@@ -529,6 +530,26 @@ def _chaos(body: Any) -> Callable[[KlingSandbox], None]:
     return apply
 
 
+def _rate_limit(body: Any) -> Callable[[KlingSandbox], None]:
+    """What ``POST /_sandbox/rate_limit`` does with its body: ``{"rate": requests a second, 0 for none}``."""
+    if not isinstance(body, dict) or set(body) != {"rate"}:
+        raise ValueError('the body must be a JSON object {"rate": requests a second, 0 for no limit}')
+    rate = body["rate"]
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < float("inf"):
+        raise ValueError(f"rate must be a number of requests a second from 0, not {rate!r}")
+
+    def apply(sandbox: KlingSandbox) -> None:
+        with sandbox._lock:
+            sandbox.rate_limit = float(rate)
+            sandbox._rate_tokens = None
+
+    return apply
+
+
+#: The controls that take a JSON body, each with what it does with it.
+_CONTROLS = {"faults": _faults, "chaos": _chaos, "rate_limit": _rate_limit}
+
+
 def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -706,9 +727,9 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"task_status": task.status()})
             if method == "GET" and name == "stats":
                 return self._send(200, sandbox.stats())
-            if method == "POST" and name in ("faults", "chaos"):
+            if method == "POST" and name in _CONTROLS:
                 try:
-                    apply = _faults(self._body()) if name == "faults" else _chaos(self._body())
+                    apply = _CONTROLS[name](self._body())
                 except ValueError as error:  # json's decode error is one too
                     return self._send(400, {"error": f"POST {CONTROL_PATH}{name}: {error}"})
                 apply(sandbox)
