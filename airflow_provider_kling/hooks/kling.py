@@ -8,6 +8,7 @@ what the service can do, and retry through the same tenacity policy.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import math
@@ -948,46 +949,61 @@ class _RequestBudget:
     """
     The rate at which the waits of one event loop send requests with one connection's settings, all together.
 
-    Each request takes the next free slot, the slots :attr:`spacing` apart, first come first served
-    (a slot is a time to sleep until: no queue to walk, no task to wake). A rate-limited answer
-    pauses every slot until the service's ``Retry-After``, or the backoff, has passed: the waits
-    back off together instead of each retrying into the limit on its own.
+    Requests queue for their turn, first come first served; one pacer hands the turns out at most one
+    :attr:`spacing` apart, counted from the last turn actually given, so that a stalled event loop
+    does not release a burst of overdue turns when it resumes. A rate-limited answer pauses the
+    turns until the service's ``Retry-After``, or the backoff, has passed: the waits back off
+    together instead of each retrying into the limit on its own.
 
-    :param requests_per_second: the rate of the slots.
+    :param requests_per_second: the most turns a second.
     """
 
     def __init__(self, requests_per_second: float) -> None:
         self.spacing = 1 / requests_per_second
-        self._next_slot = 0.0  # time.monotonic() of the next free slot
-        self.paused_until = 0.0  # time.monotonic() before which no slot is given
+        self.paused_until = 0.0  # time.monotonic() before which no turn is given
+        self._last_turn = -math.inf  # time.monotonic() when the last turn was given
+        self._queue: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._pacer: asyncio.Task[None] | None = None
 
     async def take(self, deadline: float | None, what: str) -> None:
         """
-        Wait for the next free slot; one that would come after ``deadline`` raises
-        :class:`~airflow_provider_kling.exceptions.KlingWaitTimeoutError` at the deadline, taking no slot (a
-        free slot is given even past the deadline: the caller's own check names what was not sent).
+        Wait for this request's turn; past ``deadline`` raise
+        :class:`~airflow_provider_kling.exceptions.KlingWaitTimeoutError`, leaving the turn to the next request
+        (a deadline already past is left to the caller's own check, which names what was not sent).
 
         :param deadline: the caller's deadline (``time.time()``), or None.
         :param what: the request waiting, for the error's message.
         """
         import asyncio
 
-        while True:
-            now = time.monotonic()
-            slot = max(now, self._next_slot, self.paused_until)
-            if deadline is not None and slot > now and time.time() + (slot - now) >= deadline:
-                await asyncio.sleep(max(0.0, deadline - time.time()))
-                raise KlingWaitTimeoutError(f"The deadline passed before the request budget allowed {what}")
-            self._next_slot = slot + self.spacing
-            await asyncio.sleep(slot - now)
-            if self.paused_until <= slot:  # no rate-limited answer came while this slot was waited for
-                return
+        if deadline is not None and time.time() >= deadline:
+            return
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        self._queue.append(turn)
+        if self._pacer is None or self._pacer.done():
+            self._pacer = loop.create_task(self._pace())
+        try:
+            # The turn itself is cancelled when the deadline cuts the wait: the pacer passes over it.
+            await asyncio.wait_for(turn, None if deadline is None else deadline - time.time())
+        except asyncio.TimeoutError:
+            raise KlingWaitTimeoutError(f"The deadline passed before the request budget allowed {what}") from None
+
+    async def _pace(self) -> None:
+        """Give the queued requests their turns, one :attr:`spacing` apart and none during a pause, until none wait."""
+        import asyncio
+
+        while self._queue:
+            while (wait := max(self._last_turn + self.spacing, self.paused_until) - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            while self._queue and self._queue[0].done():  # a turn its request no longer waits for
+                self._queue.popleft()
+            if self._queue:
+                self._queue.popleft().set_result(None)
+                self._last_turn = time.monotonic()
 
     def pause(self, seconds: float) -> None:
-        """
-        Give no slot for ``seconds`` from now (or until a longer pause ends); slots already given but not yet
-        reached are taken again after it.
-        """
+        """Give no turn for ``seconds`` from now (or until a longer pause ends)."""
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
 
