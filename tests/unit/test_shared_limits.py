@@ -87,6 +87,32 @@ def test_the_budget_spaces_the_requests_of_every_wait_on_the_key(cometapi_sandbo
     assert max(times) - min(times) > 0.8 * 29 / 20
 
 
+def test_a_stalled_event_loop_releases_no_burst_of_overdue_requests(cometapi_sandbox, monkeypatch):
+    # 30 waits at 20 a second; the loop is blocked for a second once the first request is out. The turns that fell
+    # due in that second are still handed out one by one after it, not all at once.
+    task_id = _use(cometapi_sandbox, monkeypatch, requests_per_second=20)
+
+    async def stall() -> None:
+        while not _get_times(cometapi_sandbox):
+            await asyncio.sleep(0.001)
+        time.sleep(1.0)  # blocks the event loop, as a long garbage collection or a blocking call does
+
+    async def together() -> list[Any]:
+        hooks = [KlingAsyncHook() for _ in range(30)]
+        try:
+            *answers, _ = await asyncio.gather(*(hook.get_task(task_id) for hook in hooks), stall())
+            return answers
+        finally:
+            for hook in hooks:
+                await hook.close()
+
+    answers = asyncio.run(asyncio.wait_for(together(), 30))
+    assert [answer["task_id"] for answer in answers] == [task_id] * 30
+    times = _get_times(cometapi_sandbox)
+    most_in_a_tenth = max(sum(1 for other in times if at <= other < at + 0.1) for at in times)
+    assert most_in_a_tenth <= 5  # 2 at 20 a second; some slack for the way over loopback, none for a burst of 20
+
+
 def test_a_rate_limited_answer_pauses_every_wait_on_the_key_then_all_succeed(sandbox, monkeypatch):
     # 8 waits, a budget of 4 a second: the first poll is told to come back in 1 s (1302, or the relay's wrap of
     # it); the 7 others, due within 1.75 s, all wait for the pause to end instead of meeting the limit on their own.
