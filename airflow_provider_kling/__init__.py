@@ -52,6 +52,12 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
         "label": "Base retry delay (seconds)",
         "schema": {"type": ["number", "null"], "default": 2},
     },
+    "requests_per_second": {
+        "label": "Requests a second (per triggerer)",
+        "description": "The most requests a second that all the waits of one triggerer send with this "
+        "connection, together; 10 unless set (our choice: CometAPI publishes no rate).",
+        "schema": {"type": ["number", "null"], "default": 10},
+    },
     "extra_models": {
         "label": "Extra model names",
         "description": "Comma-separated model names to accept beyond the known ones.",

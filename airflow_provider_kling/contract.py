@@ -953,6 +953,14 @@ _KLING_CODES: dict[int, tuple[type[KlingError], str]] = {
 #: Kling codes that say the request was refused before any work began (safe to send again).
 _REFUSED_CODES = frozenset({1302, 1303, 5001})
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
+#: Kling codes for requests over the account's rate or concurrency.
+RATE_LIMIT_CODES = frozenset({1302, 1303})
+
+
+def is_rate_limited(error: KlingError) -> bool:
+    """Whether an error is the service asking for fewer requests: a transient HTTP 429, or Kling's 1302/1303."""
+    return isinstance(error, KlingTransientError) and (error.status == 429 or error.code in RATE_LIMIT_CODES)
+
 
 #: CometAPI's gateway: its string ``code``s (``{"code": "...", "message": "...", "data": null}``) and the
 #: ``code`` or message of its own ``{"error": {...}}`` envelope, each with the error it means and what to do.

@@ -2,19 +2,30 @@
 
 The sandbox runs in its own process with a latency on every answer; each trigger waits for its own
 task, which ends after a few polls. Trigger starts are spread over one poll interval, as waits
-deferred at different times are. Each kind of trigger runs in a fresh process, which prints:
+deferred at different times are; with ``--herd`` they all start at the same instant, as after a
+triggerer restart. Each kind of trigger runs in a fresh process, which prints:
 
 - wall time against the ideal (for each trigger, its polls x latency + the sleeps between them);
 - event-loop lag, measured by a ticker task that asks to wake every 10 ms (p50/p99/max), and the
   longest garbage-collection pause (which stops the loop too);
 - the time a poll waited beyond the sandbox's latency (queueing behind other polls);
-- CPU time per poll, peak RSS growth per trigger, TCP connections the sandbox accepted.
+- CPU time per poll, peak RSS growth per trigger, TCP connections the sandbox accepted, and the share
+  of requests the sandbox refused with 429 (``--rate-limit``: the sandbox allows that many requests a
+  second on the key).
+
+Our triggers' connection sets ``requests_per_second`` (``--requests-per-second``; by default 10,000,
+so that the request budget holds nothing back and the loop is what is measured).
 
 Baselines in the same run: the same waits through a trigger that opens a fresh HTTP client for
 every poll (the common pattern), and Airflow's own ``HttpSensorTrigger`` (http provider) polling
 the sandbox's ``/_sandbox/ended/<id>`` (404 until the task ends), when that provider is installed.
+With ``--herd``: our trigger with fixed polls (the first at once) and no bound on requests in flight,
+as before issue 13. With ``--rate-limit``: our trigger without a request budget, each wait retrying
+a rate-limited poll on its own (no pause shared by the waits), as before issue 13.
 
     bash scripts/bench.sh trigger_scale [--n 100 1000 5000] [--poll-interval 10] [--latency 0.1]
+    bash scripts/bench.sh trigger_scale --herd --n 1000 3000 5000
+    bash scripts/bench.sh trigger_scale --n 5000 --rate-limit 100 --requests-per-second 100
 """
 
 from __future__ import annotations
@@ -31,12 +42,18 @@ import urllib.request
 
 from sandbox_process import KEY, start_sandbox
 
-KINDS = ("kling", "fresh_client", "http_sensor")
+KINDS = ("kling", "fresh_client", "http_sensor", "kling_in_step", "kling_no_budget")
 LABELS = {
     "kling": "KlingTaskTrigger (shared pool)",
     "fresh_client": "fresh client per poll",
     "http_sensor": "HttpSensorTrigger",
+    "kling_in_step": "KlingTaskTrigger, no jitter/bound",
+    "kling_no_budget": "KlingTaskTrigger, no budget/pause",
 }
+#: The baselines of each mode: spread starts, a herd (``--herd``), a rate-limited sandbox (``--rate-limit``).
+BASELINES = {"spread": ("fresh_client", "http_sensor"), "herd": ("kling_in_step",), "rate": ("kling_no_budget",)}
+#: A request budget that holds nothing back (the connection extra's maximum).
+UNLIMITED_RATE = 10_000.0
 TICK = 0.01
 
 
@@ -55,12 +72,40 @@ def _sandbox_stats(url: str) -> dict:
         return json.load(answer)
 
 
-def worker(kind: str, count: int, url: str, poll_interval: float, latency: float) -> dict:
-    """Run ``count`` triggers of one kind in this process's event loop; return the figures."""
+def _set_rate_limit(url: str, rate: float) -> None:
+    request = urllib.request.Request(
+        f"{url}/_sandbox/rate_limit", data=json.dumps({"rate": rate}).encode(), method="POST"
+    )
+    urllib.request.urlopen(request).close()
+
+
+def worker(
+    kind: str,
+    count: int,
+    url: str,
+    poll_interval: float,
+    latency: float,
+    render_seconds: float,
+    herd: bool,
+    requests_per_second: float,
+    rate_limit: float,
+) -> dict:
+    """
+    Run ``count`` triggers of one kind in this process's event loop; return the figures.
+
+    The ideal with spread starts: each wait's schedule with answers in the sandbox's latency and no
+    queueing (its start, its sleeps, its polls' round trips). In a herd, whose first polls may come
+    after the tasks have ended, or behind a budget, which stretches the polls: the latest time the
+    poll interval promises, one poll interval (and one answer) after the last task's end.
+    """
     import asyncio
+    import contextvars
     import gc
 
-    os.environ["AIRFLOW_CONN_KLING_DEFAULT"] = json.dumps({"conn_type": "kling", "host": url, "password": KEY})
+    rate = UNLIMITED_RATE if kind == "kling_no_budget" else requests_per_second
+    os.environ["AIRFLOW_CONN_KLING_DEFAULT"] = json.dumps(
+        {"conn_type": "kling", "host": url, "password": KEY, "extra": {"requests_per_second": rate}}
+    )
     os.environ["AIRFLOW_CONN_HTTP_DEFAULT"] = url
     import httpx
     from airflow.sdk import BaseHook
@@ -75,11 +120,34 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
     )
 
     text2video_path = COMETAPI.path(TEXT2VIDEO.route)
+    from airflow_provider_kling.hooks import kling as hook_module
     from airflow_provider_kling.hooks.kling import KlingAsyncHook
+    from airflow_provider_kling.triggers import kling as trigger_module
     from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
     round_trips: list[float] = []
     polls: dict[str, int] = {}
+    #: Each wait's scheduled sleeps (its jitter drawn), for the ideal; the wait's task id, in its asyncio task.
+    slept: dict[str, float] = {}
+    waiting_for: contextvars.ContextVar[str] = contextvars.ContextVar("waiting_for")
+    poll_delay = trigger_module.poll_delay
+    if kind == "kling_in_step":
+        # As before issue 13: the first poll at once, then every poll_interval; no bound on requests in flight.
+        hook_module.ASYNC_POOL_SIZE = 1 << 30
+
+        def poll_delay(interval: float, *, first: bool) -> float:
+            return 0.0 if first else interval
+
+    if kind == "kling_no_budget":
+        # As before issue 13: no request budget, and each wait retries a rate-limited poll on its own.
+        hook_module._RequestBudget.pause = lambda budget, seconds: None
+
+    def recorded_poll_delay(interval: float, *, first: bool) -> float:
+        delay = poll_delay(interval, first=first)
+        slept[waiting_for.get()] = slept.get(waiting_for.get(), 0.0) + delay
+        return delay
+
+    trigger_module.poll_delay = recorded_poll_delay
 
     def timed(task_id: str, started: float) -> None:
         round_trips.append(time.perf_counter() - started)
@@ -107,7 +175,7 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
                     return
                 await asyncio.sleep(self.poll_interval)
 
-    if kind == "kling":
+    if kind.startswith("kling"):
         request_once = KlingAsyncHook._request_once
 
         async def timed_request_once(self, method, path, **kwargs):
@@ -145,6 +213,8 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
         def make(task_id: str):
             return HttpSensorTrigger(endpoint=f"_sandbox/ended/{task_id}", poke_interval=poll_interval)
 
+    ends: dict[str, float] = {}
+
     async def create_tasks() -> list[str]:
         limit = asyncio.Semaphore(100)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as client:
@@ -153,7 +223,9 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
                 body = build_text2video_request({"prompt": f"scale test {number}"})
                 async with limit:
                     answer = await client.post(f"{url}{text2video_path}", json=body)
-                return parse_response(answer.status_code, answer.headers, answer.content)["task_id"]
+                task_id = parse_response(answer.status_code, answer.headers, answer.content)["task_id"]
+                ends[task_id] = time.perf_counter() + render_seconds
+                return task_id
 
             return await asyncio.gather(*(create(number) for number in range(count)))
 
@@ -173,6 +245,7 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
                     peak[0] = max(peak[0], _rss_bytes())
 
         async def wait(task_id: str, delay: float) -> None:
+            waiting_for.set(task_id)
             await asyncio.sleep(delay)
             trigger = make(task_id)
             run = trigger.run()
@@ -186,14 +259,18 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
 
         ticking = asyncio.create_task(ticker())
         began = time.perf_counter()
-        offsets = {task_id: poll_interval * index / count for index, task_id in enumerate(task_ids)}
+        offsets = {task_id: 0.0 if herd else poll_interval * index / count for index, task_id in enumerate(task_ids)}
         await asyncio.gather(*(wait(task_id, offset) for task_id, offset in offsets.items()))
         wall = time.perf_counter() - began
         done.set()
         await ticking
-        ideal = max(
-            offsets[task_id] + polls[task_id] * latency + (polls[task_id] - 1) * poll_interval for task_id in task_ids
-        )
+        if herd or rate_limit:
+            ideal = max(ends.values()) - began + poll_interval + latency
+        else:  # the sleeps drawn by our trigger's jitter; fixed intervals for the others
+            ideal = max(
+                offsets[task_id] + polls[task_id] * latency + slept.get(task_id, (polls[task_id] - 1) * poll_interval)
+                for task_id in task_ids
+            )
         return {"wall": wall, "ideal": ideal, "lags": lags, "peak": peak[0], "events": events}
 
     task_ids = asyncio.run(create_tasks())
@@ -209,11 +286,14 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
 
     gc.callbacks.append(time_collections)
     rss_before = _rss_bytes()
-    connections_before = _sandbox_stats(url)["connections_opened"]
+    _set_rate_limit(url, rate_limit)  # once the tasks are made: only the waits' polls count against it
+    before = _sandbox_stats(url)
     cpu_before = time.process_time()
     result = asyncio.run(run_all(task_ids))
     cpu = time.process_time() - cpu_before
-    connections = _sandbox_stats(url)["connections_opened"] - connections_before - 1  # less this stats call
+    stats = _sandbox_stats(url)
+    _set_rate_limit(url, 0)
+    connections = stats["connections_opened"] - before["connections_opened"] - 1  # less this stats call
     ended = sum(1 for event in result["events"] if event is True or event.get("status") == "succeed")
     waits = [max(0.0, trip - latency) for trip in round_trips]
     return {
@@ -233,6 +313,8 @@ def worker(kind: str, count: int, url: str, poll_interval: float, latency: float
         "cpu_ms_per_poll": 1000 * cpu / max(1, len(round_trips)),
         "rss_kb_per_trigger": (result["peak"] - rss_before) / 1024 / count,
         "connections": connections,
+        "api_requests": stats["requests"].get("GET", 0) - before["requests"].get("GET", 0),
+        "rate_limited": stats["faults_served"].get("rate_limited", 0),
     }
 
 
@@ -247,8 +329,18 @@ def main() -> None:
     parser.add_argument("--poll-interval", type=float, default=10.0, help="seconds between a trigger's polls")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the sandbox takes to answer")
     parser.add_argument("--polls", type=float, default=3, help="polls after which a task ends (about)")
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--herd", action="store_true", help="start every wait at the same instant")
+    parser.add_argument("--rate-limit", type=float, default=0, help="requests a second the sandbox allows the key")
+    parser.add_argument(
+        "--requests-per-second",
+        type=float,
+        default=UNLIMITED_RATE,
+        help="our connection's request budget (default: 10000, holding nothing back)",
+    )
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, help="default: ours and the mode's baselines")
     args = parser.parse_args()
+    args.mode = "herd" if args.herd else "rate" if args.rate_limit else "spread"
+    args.kinds = args.kinds or ["kling", *BASELINES[args.mode]]
     kinds = [kind for kind in args.kinds if kind != "http_sensor" or http_sensor_installed()]
     if len(kinds) < len(args.kinds):
         print("HttpSensorTrigger skipped: apache-airflow-providers-http is not installed (scripts/bench.sh has it)")
@@ -261,8 +353,17 @@ def main() -> None:
         for count in args.n:
             for kind in kinds:
                 urllib.request.urlopen(urllib.request.Request(f"{url}/_sandbox/reset", method="POST")).close()
-                command = [sys.executable, __file__, "--worker", kind, str(count), url]
-                command += [str(args.poll_interval), str(args.latency)]
+                options = [
+                    count,
+                    url,
+                    args.poll_interval,
+                    args.latency,
+                    render_seconds,
+                    args.herd,
+                    args.requests_per_second,
+                    args.rate_limit,
+                ]
+                command = [sys.executable, __file__, "--worker", kind, json.dumps(options)]
                 worker_run = subprocess.run(command, capture_output=True, text=True, env=env)
                 if worker_run.returncode:
                     sys.exit(f"{count} x {LABELS[kind]} failed:\n{worker_run.stderr[-3000:]}")
@@ -276,33 +377,41 @@ def main() -> None:
 
 
 def report(rows: list[dict], args: argparse.Namespace) -> None:
+    starts = "all at the same instant (a herd)" if args.herd else "starts spread over one interval"
+    limits = f"; the sandbox allows {args.rate_limit:g} requests a second" if args.rate_limit else ""
     print(
         f"\nTriggers in one event loop; sandbox latency {args.latency * 1000:.0f} ms, poll interval "
-        f"{args.poll_interval:g} s, tasks end after about {args.polls:g} polls; starts spread over one interval."
+        f"{args.poll_interval:g} s, tasks end after about {args.polls:g} polls; {starts}{limits}; our "
+        f"requests_per_second {args.requests_per_second:g}."
     )
     header = (
-        f"{'N':>5}  {'trigger':<31} {'ok':>5} {'polls':>6} {'wall/ideal':>10} {'lag p50/p99/max ms':>19} "
-        f"{'GC max ms':>9} {'queued p99/max ms':>18} {'CPU ms/poll':>11} {'RSS KB/trig':>11} {'TCP conns':>9}"
+        f"{'N':>5}  {'trigger':<33} {'ok':>5} {'polls':>6} {'wall s':>6} {'wall/ideal':>10} {'lag p50/p99/max ms':>19} "
+        f"{'GC max ms':>9} {'queued p99/max ms':>18} {'CPU ms/poll':>11} {'RSS KB/trig':>11} {'TCP conns':>9} "
+        f"{'429s':>6}"
     )
     print(header)
     for row in rows:
         lag = f"{row['lag_p50_ms']:.1f}/{row['lag_p99_ms']:.1f}/{row['lag_max_ms']:.0f}"
         wait = f"{row['wait_p99_ms']:.0f}/{row['wait_max_ms']:.0f}"
+        refused = f"{100 * row['rate_limited'] / max(row['api_requests'], 1):.1f}%"
         print(
-            f"{row['n']:>5}  {LABELS[row['kind']]:<31} {row['succeeded']:>5} {row['polls']:>6} "
+            f"{row['n']:>5}  {LABELS[row['kind']]:<33} {row['succeeded']:>5} {row['polls']:>6} {row['wall_s']:>6.1f} "
             f"{row['wall_s'] / row['ideal_s']:>10.2f} {lag:>19} {row['gc_max_ms']:>9.0f} {wait:>18} "
             f"{row['cpu_ms_per_poll']:>11.2f} "
-            f"{row['rss_kb_per_trigger']:>11.1f} {row['connections']:>9}"
+            f"{row['rss_kb_per_trigger']:>11.1f} {row['connections']:>9} {refused:>6}"
         )
-    print("\nRatios, KlingTaskTrigger / fresh client per poll (and / HttpSensorTrigger), same N:")
+    baselines = BASELINES[args.mode]
+    print(f"\nRatios, KlingTaskTrigger / each baseline ({', '.join(LABELS[kind] for kind in baselines)}), same N:")
     by_key = {(row["n"], row["kind"]): row for row in rows}
     for count in args.n:
         ours = by_key.get((count, "kling"))
         if ours is None:
             continue
-        for kind in ("fresh_client", "http_sensor"):
+        for kind in baselines:
             other = by_key.get((count, kind))
-            if other is not None:
+            if other is None:
+                continue
+            if args.mode == "spread":
                 cpu = ours["cpu_ms_per_poll"] / other["cpu_ms_per_poll"]
                 print(
                     f"  N={count:<5} vs {LABELS[kind]:<22} CPU per poll {cpu:.2f}x, "
@@ -310,11 +419,18 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
                     f"connections {ours['connections'] / max(other['connections'], 1):.3f}x, "
                     f"RSS per trigger {ours['rss_kb_per_trigger'] / max(other['rss_kb_per_trigger'], 0.001):.2f}x"
                 )
+            else:
+                print(
+                    f"  N={count:<5} vs {LABELS[kind]:<33} wall {ours['wall_s'] / other['wall_s']:.2f}x, "
+                    f"p99 loop lag {ours['lag_p99_ms'] / max(other['lag_p99_ms'], 0.001):.2f}x, "
+                    f"longest stall {ours['lag_max_ms'] / max(other['lag_max_ms'], 0.001):.2f}x, "
+                    f"succeeded {ours['succeeded']} vs {other['succeeded']}, "
+                    f"429s {ours['rate_limited']} vs {other['rate_limited']}"
+                )
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        kind, count, url, poll_interval, latency = sys.argv[2:7]
-        print(json.dumps(worker(kind, int(count), url, float(poll_interval), float(latency))))
+        print(json.dumps(worker(sys.argv[2], *json.loads(sys.argv[3]))))
     else:
         main()

@@ -130,6 +130,7 @@ def reset_sandbox(server: KlingSandbox, monkeypatch: pytest.MonkeyPatch) -> Klin
     server.video_bytes = 0
     server.chaos_rate = 0.0
     server.latency = 0.0
+    server.rate_limit = 0.0
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(server))
     return server
 

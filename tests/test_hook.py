@@ -587,9 +587,11 @@ def test_the_async_twin_retries_and_classifies_like_the_sync_hook(sandbox):
     assert len(sandbox.requests) == 2
 
 
-def test_async_hooks_in_one_event_loop_share_a_bounded_pool(sandbox):
+def test_async_hooks_in_one_event_loop_share_a_bounded_pool(sandbox, monkeypatch):
     from airflow_provider_kling.hooks.kling import ASYNC_CLIENTS, ASYNC_POOL_SIZE
 
+    # A request budget above what 300 polls at once ask for: the pool, not the budget, is under test.
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(sandbox, requests_per_second=10_000))
     task = KlingHook().create_text2video("a cat")
     sandbox.latency = 0.05  # keeps polls in flight together, so the pool must grow to its bound
     opened_before = sandbox.connections_opened

@@ -8,11 +8,13 @@ what the service can do, and retry through the same tenacity policy.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,7 @@ from airflow_provider_kling.contract import (
     build_request,
     check_image_bytes,
     endpoint_named,
+    is_rate_limited,
     listed_image,
     loggable_body,
     names_a_file,
@@ -54,6 +57,8 @@ from airflow_provider_kling.exceptions import (
 from airflow_provider_kling.netguard import DEFAULT_MAX_VIDEO_BYTES, MAX_ANSWER_BYTES, CappedBody
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
     import requests
     from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -76,6 +81,11 @@ MAX_RETRY_AFTER = 300.0
 ASYNC_CLIENTS = 10
 ASYNC_CLIENT_CONNECTIONS = 10
 ASYNC_POOL_SIZE = ASYNC_CLIENTS * ASYNC_CLIENT_CONNECTIONS
+#: The connection's ``requests_per_second`` extra when unset: our choice, not a published figure (CometAPI
+#: publishes no rate), low enough for any key, which a connection raises to what its account allows.
+DEFAULT_REQUESTS_PER_SECOND = 10.0
+MIN_REQUESTS_PER_SECOND = 0.01
+MAX_REQUESTS_PER_SECOND = 10_000.0
 #: Kling's own API: how long a signed token lives, and how long before its end a new one is made.
 JWT_LIFETIME = 1800
 JWT_RENEW_BEFORE = 300
@@ -98,6 +108,9 @@ class KlingSettings:
     allow_private_video_hosts: bool | None = None
     #: The connection's ``max_video_bytes`` extra: the largest video stored.
     max_video_bytes: int = DEFAULT_MAX_VIDEO_BYTES
+    #: The connection's ``requests_per_second`` extra: the requests a second that the waits of one triggerer
+    #: send with these settings, all together (the asynchronous hook's; the synchronous one sends one at a time).
+    requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
     #: Every form of the key to register with the secrets masker (as given, and as sent).
     secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
@@ -250,6 +263,14 @@ class _KlingHookBase(BaseHook):
                     minimum=1,
                     maximum=1 << 40,
                 )
+            ),
+            requests_per_second=_number(
+                conn_id,
+                "requests_per_second",
+                extra.get("requests_per_second"),
+                DEFAULT_REQUESTS_PER_SECOND,
+                minimum=MIN_REQUESTS_PER_SECOND,
+                maximum=MAX_REQUESTS_PER_SECOND,
             ),
             secrets=tuple(dict.fromkeys((api_key, given_key))),
             extra_models=tuple(name for name in models if name),
@@ -924,13 +945,92 @@ class _SubmissionPlan:
         )
 
 
+class _RequestBudget:
+    """
+    The rate at which the waits of one event loop send requests with one connection's settings, all together.
+
+    Requests queue for their turn, first come first served; one pacer hands the turns out at most one
+    :attr:`spacing` apart, counted from the last turn actually given, so that a stalled event loop
+    does not release a burst of overdue turns when it resumes. A rate-limited answer pauses the
+    turns until the service's ``Retry-After``, or the backoff, has passed: the waits back off
+    together instead of each retrying into the limit on its own.
+
+    :param requests_per_second: the most turns a second.
+    """
+
+    def __init__(self, requests_per_second: float) -> None:
+        self.spacing = 1 / requests_per_second
+        self.paused_until = 0.0  # time.monotonic() before which no turn is given
+        self._last_turn = -math.inf  # time.monotonic() when the last turn was given
+        self._queue: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._pacer: asyncio.Task[None] | None = None
+
+    async def take(self, deadline: float | None, what: str) -> None:
+        """
+        Wait for this request's turn; past ``deadline`` raise
+        :class:`~airflow_provider_kling.exceptions.KlingWaitTimeoutError`, leaving the turn to the next request
+        (a deadline already past is left to the caller's own check, which names what was not sent).
+
+        :param deadline: the caller's deadline (``time.time()``), or None.
+        :param what: the request waiting, for the error's message.
+        """
+        import asyncio
+
+        if deadline is not None and time.time() >= deadline:
+            return
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        self._queue.append(turn)
+        if self._pacer is None or self._pacer.done():
+            self._pacer = loop.create_task(self._pace())
+        try:
+            # The turn itself is cancelled when the deadline cuts the wait: the pacer passes over it.
+            await asyncio.wait_for(turn, None if deadline is None else deadline - time.time())
+        except asyncio.TimeoutError:
+            raise KlingWaitTimeoutError(f"The deadline passed before the request budget allowed {what}") from None
+
+    async def _pace(self) -> None:
+        """Give the queued requests their turns, one :attr:`spacing` apart and none during a pause, until none wait."""
+        import asyncio
+
+        while self._queue:
+            while (wait := max(self._last_turn + self.spacing, self.paused_until) - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            while self._queue and self._queue[0].done():  # a turn its request no longer waits for
+                self._queue.popleft()
+            if self._queue:
+                self._queue.popleft().set_result(None)
+                self._last_turn = time.monotonic()
+
+    def pause(self, seconds: float) -> None:
+        """Give no turn for ``seconds`` from now (or until a longer pause ends)."""
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+
 @dataclass
 class _ClientPool:
     """The clients shared by the hooks of one event loop with the same settings, and how many use them."""
 
     clients: list[httpx.AsyncClient]
+    #: Taken around each exchange, at most :data:`ASYNC_POOL_SIZE` at once: a herd of polls queues on this cheap
+    #: queue, not in httpcore's pools, whose bookkeeping is quadratic in the requests queued.
+    in_flight: asyncio.Semaphore
+    budget: _RequestBudget
+    #: Exchanges under way on each client.
+    busy: list[int]
     users: int = 0
     handed_out: int = 0
+
+    @contextlib.asynccontextmanager
+    async def exchange(self) -> AsyncIterator[httpx.AsyncClient]:
+        """Hold a place in flight and the least busy client for one exchange (none ever queues in a client)."""
+        async with self.in_flight:
+            index = self.busy.index(min(self.busy))
+            self.busy[index] += 1
+            try:
+                yield self.clients[index]
+            finally:
+                self.busy[index] -= 1
 
 
 class _SharedAsyncClients:
@@ -938,9 +1038,10 @@ class _SharedAsyncClients:
     The HTTP clients (``httpx.AsyncClient``) of each event loop and connection settings, counted by their users.
 
     A triggerer runs every trigger in one event loop: thousands of waits then share at most
-    :data:`ASYNC_POOL_SIZE` kept-alive connections instead of each opening its own. Requests take
-    the :data:`ASYNC_CLIENTS` clients in turn; they share one TLS context. The clients are closed
-    when their last user lets go.
+    :data:`ASYNC_POOL_SIZE` kept-alive connections instead of each opening its own, and one
+    request budget (the connection's ``requests_per_second``). Requests take the least busy of the
+    :data:`ASYNC_CLIENTS` clients; they share one TLS context. The clients are closed when their
+    last user lets go.
     """
 
     def __init__(self) -> None:
@@ -954,8 +1055,10 @@ class _SharedAsyncClients:
 
         return self._by_loop.setdefault(asyncio.get_running_loop(), {})
 
-    def acquire(self, settings: KlingSettings) -> None:
+    def acquire(self, settings: KlingSettings) -> _ClientPool:
         """Count one more user of these settings' clients in the running loop, creating them for the first."""
+        import asyncio
+
         import httpx
 
         pools = self._pools()
@@ -966,13 +1069,21 @@ class _SharedAsyncClients:
             headers = _KlingHookBase._headers()
             # No timeout of their own: each request gives its own, cut to the hook's deadline.
             pool = pools[settings] = _ClientPool(
-                [httpx.AsyncClient(headers=headers, limits=limits, verify=tls) for _ in range(ASYNC_CLIENTS)]
+                [httpx.AsyncClient(headers=headers, limits=limits, verify=tls) for _ in range(ASYNC_CLIENTS)],
+                in_flight=asyncio.Semaphore(ASYNC_POOL_SIZE),
+                budget=_RequestBudget(settings.requests_per_second),
+                busy=[0] * ASYNC_CLIENTS,
             )
         pool.users += 1
+        return pool
+
+    def pool(self, settings: KlingSettings) -> _ClientPool:
+        """The acquired clients, in-flight bound and request budget of these settings in the running loop."""
+        return self._pools()[settings]
 
     def next_client(self, settings: KlingSettings) -> httpx.AsyncClient:
         """Return the next of an acquired set of clients, in turn, so that requests spread evenly over them."""
-        pool = self._pools()[settings]
+        pool = self.pool(settings)
         pool.handed_out += 1
         return pool.clients[pool.handed_out % len(pool.clients)]
 
@@ -998,8 +1109,9 @@ class KlingAsyncHook(_KlingHookBase):
 
     Every hook in one event loop with the same connection settings shares one set of clients with
     at most :data:`ASYNC_POOL_SIZE` connections in all, so a triggerer carrying thousands of waits keeps a
-    bounded number of sockets. The connection is looked up asynchronously, never
-    blocking the triggerer's event loop.
+    bounded number of sockets; at most that many requests are in flight, the others wait on a queue
+    of ours, and all of them share the connection's ``requests_per_second`` (a rate-limited answer
+    pauses them all). The connection is looked up asynchronously, never blocking the triggerer's event loop.
 
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param timeout: seconds for each HTTP request; default: the connection's ``timeout`` extra, or 60.
@@ -1028,10 +1140,16 @@ class KlingAsyncHook(_KlingHookBase):
     async def get_async_conn(self) -> httpx.AsyncClient:
         """Return the next of the HTTP clients shared in this event loop (held from first use until :meth:`close`)."""
         settings = await self.get_settings()
-        if not self._holds_clients:
-            _shared_clients.acquire(settings)
-            self._holds_clients = True
+        await self._pool()
         return _shared_clients.next_client(settings)
+
+    async def _pool(self) -> _ClientPool:
+        """The clients, the bound on requests in flight and the request budget shared in this event loop."""
+        settings = await self.get_settings()
+        if not self._holds_clients:
+            self._holds_clients = True
+            return _shared_clients.acquire(settings)
+        return _shared_clients.pool(settings)
 
     async def close(self) -> None:
         """Let go of the shared clients; the last hook to let go closes their connections."""
@@ -1047,8 +1165,10 @@ class KlingAsyncHook(_KlingHookBase):
         from airflow_provider_kling._compat import amask_secret
 
         settings = await self.get_settings()
-        client = await self.get_async_conn()
+        pool = await self._pool()
         url = f"{settings.base_url}{route}"
+        # The budget's queue may take longer than a request's timeout (many waits, a low rate): the deadline bounds it.
+        await pool.budget.take(self.deadline, f"a request to {url}")
         timeout = self._time_left(settings, f"a request to {url}")
         authorization, new_token = self._authorization(settings)
         if new_token:
@@ -1056,19 +1176,28 @@ class KlingAsyncHook(_KlingHookBase):
 
         async def send() -> tuple[int, httpx.Headers, bytes]:
             body = CappedBody(MAX_ANSWER_BYTES, None, f"The answer from {url}")
-            async with client.stream(
-                method, url, headers={"Authorization": authorization}, timeout=timeout
-            ) as response:
+            async with (
+                pool.exchange() as client,
+                client.stream(method, url, headers={"Authorization": authorization}, timeout=timeout) as response,
+            ):
                 async for chunk in response.aiter_bytes():
                     body.add(chunk)
             return response.status_code, response.headers, body.bytes()
 
         try:
-            # The whole exchange, not each read, is bound by the timeout: a server that drips cannot hold it.
+            # The whole exchange, not each read, is bound by the timeout: a server that drips cannot hold it, and
+            # the time spent waiting for a place in flight counts.
             status, headers, content = await asyncio.wait_for(send(), timeout)
         except (httpx.HTTPError, asyncio.TimeoutError) as error:
             raise self._transport_error(settings, error) from None
-        return parse_response(status, headers, content, secret=self._scrubbed(settings), url=url)
+        try:
+            return parse_response(status, headers, content, secret=self._scrubbed(settings), url=url)
+        except KlingError as error:
+            if is_rate_limited(error):
+                # Every wait on these settings pauses, not only this one: the limit is the key's, not the wait's.
+                retry_after = getattr(error, "retry_after", None)
+                pool.budget.pause(settings.retry_delay if retry_after is None else min(retry_after, MAX_RETRY_AFTER))
+            raise
 
     async def _request(self, method: str, route: str) -> Any:
         from tenacity import AsyncRetrying

@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--video-bytes", type=int, default=None, help="size of each result video (default: ~12 KB)")
     parser.add_argument("--chaos-rate", type=float, default=0.0, help="share of API requests given a random fault")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random faults (default: 0)")
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=0.0,
+        help="API requests a second the key may send; beyond it, HTTP 429 (1302 on kling) (default: 0, no limit)",
+    )
     args = parser.parse_args(argv)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -54,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         profile=args.profile,
         access_key=args.access_key,
+        rate_limit=args.rate_limit,
     ) as sandbox:
         print(f"Kling sandbox ({args.profile}) listening on {sandbox.url} (key: {args.api_key})", flush=True)
         done.wait()

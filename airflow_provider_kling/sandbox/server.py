@@ -13,9 +13,11 @@ serve a small, real MP4 as the result. Requests are validated by the same code a
 
 A prompt containing ``sandbox:fail`` renders to a ``failed`` task. Faults (error answers, delays,
 lost answers) can be queued with :meth:`KlingSandbox.inject` or ``POST /_sandbox/faults``, or
-drawn at random for a share of requests (``chaos_rate``, ``POST /_sandbox/chaos``). ``GET /_sandbox/stats``
-counts requests, faults and connections opened; ``GET /_sandbox/ended/<task id>`` answers 404 until
-the task ends, for generic HTTP sensors (the benchmarks compare one).
+drawn at random for a share of requests (``chaos_rate``, ``POST /_sandbox/chaos``); ``rate_limit``
+(``POST /_sandbox/rate_limit``) answers 429 beyond a number of requests a second. ``GET /_sandbox/stats``
+counts requests, faults (``rate_limited`` among them), connections opened and the most requests answered
+at once; ``GET /_sandbox/ended/<task id>`` answers 404 until the task ends, for generic HTTP sensors
+(the benchmarks compare one).
 """
 
 from __future__ import annotations
@@ -190,6 +192,9 @@ class KlingSandbox:
     :param profile: ``cometapi`` (CometAPI's gateway) or ``kling`` (Kling's own API); see the module.
     :param access_key: the access key that Kling's own API expects as the JWT's issuer (``kling`` only);
         ``api_key`` is then the secret key the JWT is signed with.
+    :param rate_limit: API requests a second the key may send (0: no limit); beyond it, HTTP 429 in the
+        relay's envelope (``cometapi``) or with code 1302 (``kling``), after the latency, as a token bucket
+        holding one second's worth.
     """
 
     def __init__(
@@ -205,6 +210,7 @@ class KlingSandbox:
         seed: int = 0,
         profile: str = "cometapi",
         access_key: str = "sandbox-access-key",
+        rate_limit: float = 0.0,
     ) -> None:
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
@@ -221,6 +227,14 @@ class KlingSandbox:
         self.latency = latency
         self.tasks: dict[str, SandboxTask] = {}
         self.requests: list[tuple[str, str]] = []
+        #: When each of :attr:`requests` arrived (``time.monotonic()``).
+        self.request_times: list[float] = []
+        self.rate_limit = rate_limit
+        self._rate_tokens: float | None = None  # None: a full bucket
+        self._rate_checked = 0.0
+        #: API requests being answered now, and the most at once since the last reset.
+        self.in_flight = 0
+        self.most_in_flight = 0
         self.submissions: list[Any] = []
         self.video_requests: list[dict[str, str]] = []
         #: How many API requests came with each ``User-Agent``.
@@ -293,6 +307,9 @@ class KlingSandbox:
         with self._lock:
             self.tasks.clear()
             self.requests.clear()
+            self.request_times.clear()
+            self._rate_tokens = None
+            self.most_in_flight = 0
             self.submissions.clear()
             self.video_requests.clear()
             self.user_agents.clear()
@@ -309,7 +326,29 @@ class KlingSandbox:
                 "faults_served": dict(self.faults_served),
                 "faults_pending": sum(fault.count for fault in self._faults),
                 "connections_opened": self.connections_opened,
+                "most_in_flight": self.most_in_flight,
             }
+
+    def over_rate_limit(self) -> bool:
+        """Whether an API request arriving now is beyond :attr:`rate_limit` (a token bucket of one second's worth)."""
+        with self._lock:
+            if not self.rate_limit:
+                return False
+            now = time.monotonic()
+            refilled = (now - self._rate_checked) * self.rate_limit
+            full = self.rate_limit
+            tokens = full if self._rate_tokens is None else min(full, self._rate_tokens + refilled)
+            self._rate_checked = now
+            self._rate_tokens = tokens if tokens < 1 else tokens - 1
+            if tokens < 1:
+                self.faults_served["rate_limited"] += 1
+            return tokens < 1
+
+    def rate_limited(self) -> tuple[int, dict[str, Any]]:
+        """The answer to a request beyond the rate limit: the relay's own 429, or Kling's 429 with code 1302."""
+        if self.profile == "cometapi":
+            return 429, _relay_error("", "too many requests: slow down")
+        return 429, _error(1302, "requests too fast")
 
     def take_fault(self, method: str, target: str = "api") -> Fault | None:
         """Return the next queued fault for this method and target, counting it as served."""
@@ -502,6 +541,26 @@ def _chaos(body: Any) -> Callable[[KlingSandbox], None]:
     return apply
 
 
+def _rate_limit(body: Any) -> Callable[[KlingSandbox], None]:
+    """What ``POST /_sandbox/rate_limit`` does with its body: ``{"rate": requests a second, 0 for none}``."""
+    if not isinstance(body, dict) or set(body) != {"rate"}:
+        raise ValueError('the body must be a JSON object {"rate": requests a second, 0 for no limit}')
+    rate = body["rate"]
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < float("inf"):
+        raise ValueError(f"rate must be a number of requests a second from 0, not {rate!r}")
+
+    def apply(sandbox: KlingSandbox) -> None:
+        with sandbox._lock:
+            sandbox.rate_limit = float(rate)
+            sandbox._rate_tokens = None
+
+    return apply
+
+
+#: The controls that take a JSON body, each with what it does with it.
+_CONTROLS = {"faults": _faults, "chaos": _chaos, "rate_limit": _rate_limit}
+
+
 def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -555,14 +614,27 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 return self._control(method, parts.path[len(CONTROL_PATH) :])
             with sandbox._lock:
                 sandbox.requests.append((method, parts.path))
+                sandbox.request_times.append(time.monotonic())
                 sandbox.user_agents[self.headers.get("User-Agent", "")] += 1
+                sandbox.in_flight += 1
+                sandbox.most_in_flight = max(sandbox.most_in_flight, sandbox.in_flight)
+            try:
+                return self._api_answer(method, parts.path, parts.query)
+            finally:
+                with sandbox._lock:
+                    sandbox.in_flight -= 1
+
+        def _api_answer(self, method: str, path: str, query: str) -> None:
+            if sandbox.over_rate_limit():
+                time.sleep(sandbox.latency)
+                return self._send(*sandbox.rate_limited())
             fault = sandbox.take_fault(method)
             delay = sandbox.latency + (fault.delay if fault else 0.0)
             if delay:
                 time.sleep(delay)
             if fault and (fault.drop or fault.reset):
                 if fault.drop:
-                    self._api(method, parts.path, parts.query)
+                    self._api(method, path, query)
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return None
@@ -573,7 +645,7 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 if fault.code is None:
                     return self._send(fault.status, _relay_error("", fault.message), headers=headers)
                 return self._send(*sandbox.kling_error(fault.status, fault.code, fault.message), headers=headers)
-            status, payload = self._api(method, parts.path, parts.query)
+            status, payload = self._api(method, path, query)
             return self._send(status, payload)
 
         def _api(self, method: str, path: str, query: str) -> tuple[int, Any]:
@@ -666,9 +738,9 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"task_status": task.status()})
             if method == "GET" and name == "stats":
                 return self._send(200, sandbox.stats())
-            if method == "POST" and name in ("faults", "chaos"):
+            if method == "POST" and name in _CONTROLS:
                 try:
-                    apply = _faults(self._body()) if name == "faults" else _chaos(self._body())
+                    apply = _CONTROLS[name](self._body())
                 except ValueError as error:  # json's decode error is one too
                     return self._send(400, {"error": f"POST {CONTROL_PATH}{name}: {error}"})
                 apply(sandbox)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +11,26 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
+
+#: The shares of ``poll_interval`` between a wait's later polls, drawn uniformly: never more than the
+#: interval, so that a task's end is seen within one ``poll_interval`` of it, as with fixed polls; 10%
+#: more polls than fixed ones on average, for waits whose polls drift apart instead of staying in step.
+POLL_INTERVAL_SHARES = (0.8, 1.0)
+#: The random source of every wait's poll times (tests seed it).
+poll_jitter = random.Random()
+
+
+def poll_delay(poll_interval: float, *, first: bool) -> float:
+    """
+    Seconds to sleep before a wait's next poll: the first comes after a random share of ``poll_interval``
+    (waits started together, as after a triggerer restart, spread over one interval instead of
+    polling as a herd), each later one after a random share within :data:`POLL_INTERVAL_SHARES`.
+
+    :param poll_interval: the wait's poll interval, in seconds.
+    :param first: whether the wait has not polled yet.
+    """
+    low, high = (0.0, 1.0) if first else POLL_INTERVAL_SHARES
+    return poll_interval * (low + (high - low) * poll_jitter.random())
 
 
 class KlingTaskTrigger(BaseTrigger):
@@ -25,7 +46,8 @@ class KlingTaskTrigger(BaseTrigger):
     :param kling_task_id: the Kling task to wait for.
     :param deadline: when to give up, as seconds since the epoch (``time.time()``).
     :param kling_conn_id: the Airflow connection of type ``kling``.
-    :param poll_interval: seconds between polls.
+    :param poll_interval: the most seconds between polls: the first comes after a random share of it, the
+        others after 80% to 100% of it (see :func:`poll_delay`), so that waits started together spread out.
     :param started_at: when the wait began (seconds since the epoch), for elapsed times in logs.
     :param endpoint: the endpoint the task was submitted to (``text2video``, ``image2video``...): it is
         queried there.
@@ -85,8 +107,11 @@ class KlingTaskTrigger(BaseTrigger):
         hook = KlingAsyncHook(self.kling_conn_id, deadline=self.deadline)
         task: dict[str, Any] | None = None
         last_status = "unknown"
+        pause = poll_delay(self.poll_interval, first=True)
         try:
             while True:
+                # Never past the deadline: a poll at it finds it passed and ends the wait with a timeout.
+                await asyncio.sleep(min(pause, max(0.0, self.deadline - time.time())))
                 try:
                     task = await hook.get_task(self.kling_task_id, self.endpoint)
                     known = task_status(task)
@@ -112,6 +137,6 @@ class KlingTaskTrigger(BaseTrigger):
                 if remaining <= 0:
                     yield self._timed_out(task, status)
                     return
-                await asyncio.sleep(min(self.poll_interval, remaining))
+                pause = poll_delay(self.poll_interval, first=False)
         finally:
             await hook.close()

@@ -77,3 +77,24 @@ def test_held_renders_end_when_let_go_and_ended_ones_stay_ended(cometapi_sandbox
     cometapi_sandbox.end_renders_in(0)
     assert [hook.get_task(task_id)["task_status"] for task_id in (held, ended)] == ["succeed", "succeed"]
     assert cometapi_sandbox.tasks[ended].render_seconds == 0
+
+
+def test_a_rate_limit_is_set_and_lifted_by_its_control(cometapi_sandbox):
+    assert _post(cometapi_sandbox, "rate_limit", '{"rate": 2.5}')[0] == 200
+    assert cometapi_sandbox.rate_limit == 2.5
+    assert _post(cometapi_sandbox, "rate_limit", '{"rate": 0}')[0] == 200
+    assert cometapi_sandbox.rate_limit == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('{"rate": -1}', "rate must be a number of requests a second from 0"),
+        ('{"rate": true}', "rate must be a number"),
+        ('{"limit": 5}', '{"rate": requests a second, 0 for no limit}'),
+        ("5", '{"rate": requests a second'),
+    ],
+)
+def test_a_bad_rate_limit_body_gets_400_saying_why(cometapi_sandbox, body, words):
+    status, answer = _post(cometapi_sandbox, "rate_limit", body)
+    assert status == 400 and words in answer["error"] and cometapi_sandbox.rate_limit == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import random
 import re
 import time
 from types import SimpleNamespace
@@ -15,7 +16,8 @@ from conftest import connection_json
 
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.sandbox import Fault
-from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+from airflow_provider_kling.triggers import kling as trigger_module
+from airflow_provider_kling.triggers.kling import POLL_INTERVAL_SHARES, KlingTaskTrigger, poll_delay
 
 
 def _events(trigger: KlingTaskTrigger) -> list[dict]:
@@ -128,8 +130,8 @@ def test_polls_follow_the_interval(cometapi_sandbox, poll_interval):
     [event] = _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=poll_interval))
     polls = sum(1 for request in cometapi_sandbox.requests if request[0] == "GET")
     assert event["status"] == "succeed"
-    # Never faster than the interval; slower only as much as a busy machine makes it.
-    assert 1.0 / poll_interval * 0.3 <= polls <= 1.0 / poll_interval + 3
+    # Never faster than the shortest pause allowed (80% of the interval); slower only as a busy machine makes it.
+    assert 1.0 / poll_interval * 0.3 <= polls <= 1.0 / (POLL_INTERVAL_SHARES[0] * poll_interval) + 3
 
 
 def test_a_trigger_built_with_only_an_id_and_a_deadline_has_the_documented_defaults():
@@ -149,7 +151,8 @@ def test_the_end_message_names_the_task_its_time_and_every_video(cometapi_sandbo
     videos = [{"url": "https://cdn.example/1.mp4"}, {"url": "https://cdn.example/2.mp4"}]
     task = {"task_id": "880001", "task_status": "succeed", "task_result": {"videos": videos}}
     cometapi_sandbox.inject(Fault(status=200, body=json.dumps({"code": 0, "data": task}), method="GET"))
-    [event] = _events(KlingTaskTrigger("880001", deadline=time.time() + 15, started_at=time.time() - 42))
+    trigger = KlingTaskTrigger("880001", deadline=time.time() + 15, poll_interval=0.1, started_at=time.time() - 42)
+    [event] = _events(trigger)
     assert re.fullmatch(
         r"Kling task 880001 ended succeed after 4[23] s; videos: https://cdn.example/1.mp4, https://cdn.example/2.mp4",
         event["message"],
@@ -217,3 +220,70 @@ def test_a_task_of_another_endpoint_is_read_on_its_own_route(kling_sandbox):
     task_id = KlingHook().create_task("image2video", image="https://images.example/still.png")["task_id"]
     [event] = _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.1, endpoint="image2video"))
     assert event["status"] == "succeed" and event["kling_task_id"] == task_id
+
+
+def test_poll_delays_spread_over_the_interval_and_never_exceed_it(monkeypatch):
+    monkeypatch.setattr(trigger_module, "poll_jitter", random.Random(13))
+    firsts = [poll_delay(10.0, first=True) for _ in range(2000)]
+    laters = [poll_delay(10.0, first=False) for _ in range(2000)]
+    assert 0 <= min(firsts) < 0.1 and 9.9 < max(firsts) < 10
+    assert 8 <= min(laters) < 8.05 and 9.95 < max(laters) <= 10
+
+
+def test_a_wait_sleeps_a_random_share_of_the_interval_before_each_poll(cometapi_sandbox, monkeypatch):
+    cometapi_sandbox.render_seconds = 1.0
+    task_id = _submitted(cometapi_sandbox)
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        await asyncio.sleep(seconds)
+
+    monkeypatch.setattr(trigger_module, "asyncio", SimpleNamespace(sleep=sleep))
+    [event] = _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.2))
+    polls = [method for method, _ in cometapi_sandbox.requests if method == "GET"]
+    assert event["status"] == "succeed" and len(pauses) == len(polls) > 3
+    assert 0 <= pauses[0] < 0.2 and all(0.16 <= pause <= 0.2 for pause in pauses[1:])
+    assert len(set(pauses)) == len(pauses)  # drawn, not fixed
+
+
+def test_waits_started_together_spread_their_first_polls_over_the_interval(cometapi_sandbox, monkeypatch):
+    # As after a triggerer restart: 20 waits start at the same instant; their first polls reach the service
+    # spread over the interval, not as a herd.
+    monkeypatch.setattr(trigger_module, "poll_jitter", random.Random(13))
+    # A request budget that spaces nothing: the spread is the jitter's alone.
+    monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(cometapi_sandbox, requests_per_second=10_000))
+    cometapi_sandbox.render_seconds = 0  # ended: each wait polls once
+    task_id = _submitted(cometapi_sandbox)
+
+    async def herd() -> list[dict]:
+        async def wait() -> dict:
+            async for event in KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=2).run():
+                return event.payload
+            raise AssertionError("no event")
+
+        return await asyncio.gather(*(wait() for _ in range(20)))
+
+    events = asyncio.run(asyncio.wait_for(herd(), 20))
+    assert [event["status"] for event in events] == ["succeed"] * 20
+    polls = cometapi_sandbox.request_times[1:]
+    assert len(polls) == 20 and max(polls) - min(polls) > 1.0
+
+
+def test_a_first_poll_due_after_the_deadline_is_not_sent(cometapi_sandbox, monkeypatch):
+    # Half of an hour-long interval: the first poll's delay is cut to the deadline, which then ends the wait.
+    monkeypatch.setattr(trigger_module, "poll_jitter", SimpleNamespace(random=lambda: 0.5))
+    started = time.time()
+    [event] = _events(KlingTaskTrigger("880001", deadline=started + 0.5, poll_interval=3600))
+    assert event["status"] == "timeout" and time.time() - started < 5
+    assert cometapi_sandbox.requests == []
+
+
+def test_a_pause_between_polls_is_cut_to_the_deadline(cometapi_sandbox, monkeypatch):
+    cometapi_sandbox.render_seconds = 60
+    task_id = _submitted(cometapi_sandbox)
+    monkeypatch.setattr(trigger_module, "poll_jitter", SimpleNamespace(random=lambda: 0.0))  # first poll at once
+    started = time.time()
+    [event] = _events(KlingTaskTrigger(task_id, deadline=started + 1, poll_interval=3600))
+    assert event["status"] == "timeout" and time.time() - started < 5
+    assert [method for method, _ in cometapi_sandbox.requests] == ["POST", "GET"]
