@@ -246,6 +246,9 @@ class KlingSandbox:
         self._video = files(__package__).joinpath("sample.mp4").read_bytes()
         self.video_bytes = video_bytes or 0
         self.connections_opened = 0
+        #: Client connections open now, and the most at once since the last reset.
+        self.connections_open = 0
+        self.most_connections_open = 0
         self._host = host
         self._server = _Server((host, port), _make_handler(self))
         self._stopping = threading.Event()
@@ -316,6 +319,7 @@ class KlingSandbox:
             self.faults_served.clear()
             self._faults.clear()
             self.connections_opened = 0
+            self.most_connections_open = self.connections_open
 
     def stats(self) -> dict[str, Any]:
         """Counts for tests and benchmarks: requests by method, tasks created, faults served."""
@@ -327,6 +331,7 @@ class KlingSandbox:
                 "faults_pending": sum(fault.count for fault in self._faults),
                 "connections_opened": self.connections_opened,
                 "most_in_flight": self.most_in_flight,
+                "most_connections_open": self.most_connections_open,
             }
 
     def over_rate_limit(self) -> bool:
@@ -571,6 +576,15 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             super().setup()
             with sandbox._lock:
                 sandbox.connections_opened += 1
+                sandbox.connections_open += 1
+                sandbox.most_connections_open = max(sandbox.most_connections_open, sandbox.connections_open)
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                with sandbox._lock:
+                    sandbox.connections_open -= 1
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("sandbox: " + format, *args)

@@ -180,7 +180,9 @@ def test_an_answer_slower_than_the_deadline_ends_the_wait_with_the_last_task_see
 @pytest.mark.parametrize(("jump", "status"), [(10, "timeout"), (5, "timeout"), (4.5, "succeed")])
 def test_the_deadline_is_checked_after_each_answer(cometapi_sandbox, monkeypatch, jump, status):
     # The trigger's clock jumps once the service has answered a poll: at or past the deadline, no other poll and a
-    # timeout event; half a second before it, the wait goes on (the sandbox's render ends in 0.6 s).
+    # timeout event; half a second before it, the wait goes on until the render ends. The render lasts 2 s, so that
+    # the first poll finds it under way however late a busy machine sends it.
+    monkeypatch.setattr(cometapi_sandbox, "render_seconds", 2.0)
     task_id = _submitted(cometapi_sandbox)
     now = time.time()
     clock = SimpleNamespace(time=lambda: now + (jump if len(cometapi_sandbox.requests) > 1 else 0))
