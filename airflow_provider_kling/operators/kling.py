@@ -151,7 +151,7 @@ class KlingVideoOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Find this task instance's earlier generation, or validate and submit a new one; then wait for it."""
         self._check_writable(self._output_folder())
-        task = self._find_or_submit(context)
+        task, submitted = self._find_or_submit(context)
         deadline = time.time() + self.timeout
         if not self.wait_for_completion or self._has_ended(task):
             return self._result(context, task)
@@ -165,6 +165,7 @@ class KlingVideoOperator(BaseOperator):
                     kling_conn_id=self.kling_conn_id,
                     poll_interval=self.poll_interval,
                     endpoint=self.endpoint,
+                    render_kind=self._render_kind() if submitted else None,
                 ),
                 method_name="execute_complete",
             )
@@ -200,10 +201,18 @@ class KlingVideoOperator(BaseOperator):
             )
         return body
 
-    def _find_or_submit(self, context: Context) -> dict[str, Any]:
+    def _render_kind(self) -> str:
+        """What renders of this operator's generations have in common: the trigger learns how long they take."""
+        fields = self._request_fields()
+        return " ".join(
+            [self.kling_conn_id, self.endpoint, *(str(fields.get(name)) for name in ("model_name", "mode", "duration"))]
+        )
+
+    def _find_or_submit(self, context: Context) -> tuple[dict[str, Any], bool]:
         """
-        The earlier try's generation if it lives; else a new one, submitted. The request is checked (and its
-        images read) only for a new one: a retry whose image has gone since still takes up what it paid for.
+        The earlier try's generation if it lives; else a new one, submitted; and whether it was submitted now.
+        The request is checked (and its images read) only for a new one: a retry whose image has gone since still
+        takes up what it paid for.
         """
         from airflow_provider_kling.contract import (
             TaskStatus,
@@ -227,7 +236,7 @@ class KlingVideoOperator(BaseOperator):
                     earlier.get("task_status"),
                     record.get("external_task_id"),
                 )
-                return earlier
+                return earlier, False
             if earlier is not None:
                 self.log.warning(
                     "Kling task %s (external_task_id %s) failed earlier (%s): submitting a new generation",
@@ -256,7 +265,7 @@ class KlingVideoOperator(BaseOperator):
         )
         self.log.info("Kling task %s submitted (%s)", task["task_id"], task.get("task_status"))
         store.set(SUBMISSION_STATE_KEY, {**record, "task_id": task["task_id"]})
-        return task
+        return task, True
 
     @staticmethod
     def _derived_id(context: Context) -> str:

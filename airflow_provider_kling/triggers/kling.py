@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,9 +16,17 @@ from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, ta
 #: The shares of ``poll_interval`` between a wait's later polls, drawn uniformly: never more than the
 #: interval, so that a task's end is seen within one ``poll_interval`` of it, as with fixed polls; 10%
 #: more polls than fixed ones on average, for waits whose polls drift apart instead of staying in step.
-POLL_INTERVAL_SHARES = (0.8, 1.0)
+POLL_INTERVAL_SHARES = (0.9, 1.0)
+#: The shares of the shortest render learned for a kind of generation after which a wait's first poll comes:
+#: waits for generations submitted together spread over a tenth of it.
+SHORTEST_RENDER_SHARES = (0.9, 1.0)
 #: The random source of every wait's poll times (tests seed it).
 poll_jitter = random.Random()
+
+
+def _share(shares: tuple[float, float]) -> float:
+    low, high = shares
+    return low + (high - low) * poll_jitter.random()
 
 
 def poll_delay(poll_interval: float, *, first: bool) -> float:
@@ -29,8 +38,41 @@ def poll_delay(poll_interval: float, *, first: bool) -> float:
     :param poll_interval: the wait's poll interval, in seconds.
     :param first: whether the wait has not polled yet.
     """
-    low, high = (0.0, 1.0) if first else POLL_INTERVAL_SHARES
-    return poll_interval * (low + (high - low) * poll_jitter.random())
+    return poll_interval * _share((0.0, 1.0) if first else POLL_INTERVAL_SHARES)
+
+
+class RenderTimes:
+    """
+    How long the latest renders of each kind of generation took, as this process (a triggerer) saw them, so that
+    waits skip the polls that come before the shortest of them: renders take minutes, and a poll then finds
+    nothing new.
+
+    A render is remembered by a lower bound of its length: from the wait's start to the last poll that found it
+    under way. One that had already ended at the wait's first poll is remembered as 0 seconds: renders of its kind
+    may have got shorter than what was learned, so the next waits poll from the start again until the 0 has
+    left the window.
+
+    :param window: how many of the latest renders of a kind are remembered.
+    :param needed: how many renders of a kind must be remembered before any poll is skipped.
+    """
+
+    def __init__(self, window: int = 100, needed: int = 5) -> None:
+        self.window = window
+        self.needed = needed
+        self._seconds: dict[str, deque[float]] = {}
+
+    def shortest(self, kind: str) -> float:
+        """The shortest render remembered for ``kind``, in seconds; 0 until ``needed`` renders are remembered."""
+        seen = self._seconds.get(kind, ())
+        return min(seen) if len(seen) >= self.needed else 0.0
+
+    def remember(self, kind: str, seconds: float) -> None:
+        """Remember one render of ``kind`` that lasted at least ``seconds``."""
+        self._seconds.setdefault(kind, deque(maxlen=self.window)).append(max(0.0, seconds))
+
+
+#: The renders this process has seen; the triggerer's waits learn from each other.
+render_times = RenderTimes()
 
 
 class KlingTaskTrigger(BaseTrigger):
@@ -47,10 +89,14 @@ class KlingTaskTrigger(BaseTrigger):
     :param deadline: when to give up, as seconds since the epoch (``time.time()``).
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param poll_interval: the most seconds between polls: the first comes after a random share of it, the
-        others after 80% to 100% of it (see :func:`poll_delay`), so that waits started together spread out.
+        others after 90% to 100% of it (see :func:`poll_delay`), so that waits started together spread out.
     :param started_at: when the wait began (seconds since the epoch), for elapsed times in logs.
     :param endpoint: the endpoint the task was submitted to (``text2video``, ``image2video``...): it is
         queried there.
+    :param render_kind: for a task submitted when the wait began, what kind of generation it is (connection,
+        endpoint, model, mode, length): once the triggerer has seen renders of that kind, the first poll comes
+        only after 90% to 100% of the shortest (see :class:`RenderTimes`), and every later one within
+        ``poll_interval`` as usual. None (a task submitted earlier): polls from the start.
     """
 
     def __init__(
@@ -61,6 +107,7 @@ class KlingTaskTrigger(BaseTrigger):
         poll_interval: float = 10.0,
         started_at: float | None = None,
         endpoint: str = "text2video",
+        render_kind: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Airflow's, untyped (untyped_calls_exclude misses super())
         self.kling_task_id = kling_task_id
@@ -69,6 +116,7 @@ class KlingTaskTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.started_at = time.time() if started_at is None else started_at
         self.endpoint = endpoint
+        self.render_kind = render_kind
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the kwargs that recreate this trigger."""
@@ -81,6 +129,7 @@ class KlingTaskTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "started_at": self.started_at,
                 "endpoint": self.endpoint,
+                "render_kind": self.render_kind,
             },
         )
 
@@ -108,10 +157,15 @@ class KlingTaskTrigger(BaseTrigger):
         task: dict[str, Any] | None = None
         last_status = "unknown"
         pause = poll_delay(self.poll_interval, first=True)
+        shortest = render_times.shortest(self.render_kind) if self.render_kind else 0.0
+        if shortest:
+            pause = max(pause, self.started_at + shortest * _share(SHORTEST_RENDER_SHARES) - time.time())
+        under_way_at = self.started_at  # when the last poll that found the task under way was sent
         try:
             while True:
                 # Never past the deadline: a poll at it finds it passed and ends the wait with a timeout.
                 await asyncio.sleep(min(pause, max(0.0, self.deadline - time.time())))
+                sent_at = time.time()
                 try:
                     task = await hook.get_task(self.kling_task_id, self.endpoint)
                     known = task_status(task)
@@ -127,7 +181,11 @@ class KlingTaskTrigger(BaseTrigger):
                 if status != last_status:
                     self.log.info("Kling task %s is %s after %.0f s", self.kling_task_id, status, elapsed)
                     last_status = status
+                if known is not None and known.is_active:
+                    under_way_at = sent_at
                 if known is not None and not known.is_active:
+                    if known is TaskStatus.SUCCEED and self.render_kind:
+                        render_times.remember(self.render_kind, under_way_at - self.started_at)
                     message = f"Kling task {self.kling_task_id} ended {status} after {elapsed:.0f} s"
                     if urls:
                         message += f"; videos: {', '.join(urls)}"

@@ -249,6 +249,23 @@ def test_a_deferrable_operator_defers_with_the_task_and_a_fixed_deadline(cometap
     assert before + 600 <= kwargs["deadline"] <= time.time() + 600
     assert (kwargs["kling_conn_id"], kwargs["poll_interval"]) == ("kling_other", 0.05)
     assert deferred.value.method_name == "execute_complete"
+    # Submitted now: the trigger learns how long renders of this kind take, and may skip the polls before.
+    assert kwargs["render_kind"] == "kling_other text2video None None None"
+
+
+def test_a_deferred_retry_of_an_earlier_generation_polls_from_the_start(cometapi_sandbox):
+    # The earlier generation has rendered for an unknown time already: no poll may be skipped for it.
+    cometapi_sandbox.render_seconds = 60
+    first = KlingHook().create_text2video("a fox", external_task_id=BASE)
+    store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "external_task_id": BASE, "task_id": first["task_id"]}})
+    operator = _operator(deferrable=True, model_name="kling-v2-6", mode="pro", duration=10)
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(task_context(try_number=2, store=store))
+    kwargs = deferred.value.trigger.serialize()[1]
+    assert kwargs["kling_task_id"] == first["task_id"] and kwargs["render_kind"] is None
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(task_context())
+    assert deferred.value.trigger.serialize()[1]["render_kind"] == "kling_default text2video kling-v2-6 pro 10"
 
 
 def test_a_task_that_already_ended_is_not_deferred(cometapi_sandbox):

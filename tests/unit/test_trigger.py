@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import itertools
 import json
 import random
 import re
@@ -17,7 +18,7 @@ from conftest import connection_json
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.sandbox import Fault
 from airflow_provider_kling.triggers import kling as trigger_module
-from airflow_provider_kling.triggers.kling import POLL_INTERVAL_SHARES, KlingTaskTrigger, poll_delay
+from airflow_provider_kling.triggers.kling import POLL_INTERVAL_SHARES, KlingTaskTrigger, RenderTimes, poll_delay
 
 
 def _events(trigger: KlingTaskTrigger) -> list[dict]:
@@ -42,6 +43,7 @@ def test_serialize_gives_back_every_argument():
         poll_interval=7.5,
         started_at=1_800_000_000.25,
         endpoint="video-extend",
+        render_kind="kling_eu video-extend None None None",
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
@@ -52,6 +54,7 @@ def test_serialize_gives_back_every_argument():
         "poll_interval": 7.5,
         "started_at": 1_800_000_000.25,
         "endpoint": "video-extend",
+        "render_kind": "kling_eu video-extend None None None",
     }
 
 
@@ -229,11 +232,11 @@ def test_poll_delays_spread_over_the_interval_and_never_exceed_it(monkeypatch):
     firsts = [poll_delay(10.0, first=True) for _ in range(2000)]
     laters = [poll_delay(10.0, first=False) for _ in range(2000)]
     assert 0 <= min(firsts) < 0.1 and 9.9 < max(firsts) < 10
-    assert 8 <= min(laters) < 8.05 and 9.95 < max(laters) <= 10
+    assert 9 <= min(laters) < 9.05 and 9.95 < max(laters) <= 10
 
 
 def test_a_wait_sleeps_a_random_share_of_the_interval_before_each_poll(cometapi_sandbox, monkeypatch):
-    cometapi_sandbox.render_seconds = 1.0
+    cometapi_sandbox.render_seconds = 3.0  # a busy machine's first poll (its client made, its key read) takes 1 s
     task_id = _submitted(cometapi_sandbox)
     pauses: list[float] = []
 
@@ -245,7 +248,7 @@ def test_a_wait_sleeps_a_random_share_of_the_interval_before_each_poll(cometapi_
     [event] = _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.2))
     polls = [method for method, _ in cometapi_sandbox.requests if method == "GET"]
     assert event["status"] == "succeed" and len(pauses) == len(polls) > 3
-    assert 0 <= pauses[0] < 0.2 and all(0.16 <= pause <= 0.2 for pause in pauses[1:])
+    assert 0 <= pauses[0] < 0.2 and all(0.18 <= pause <= 0.2 for pause in pauses[1:])
     assert len(set(pauses)) == len(pauses)  # drawn, not fixed
 
 
@@ -289,3 +292,74 @@ def test_a_pause_between_polls_is_cut_to_the_deadline(cometapi_sandbox, monkeypa
     [event] = _events(KlingTaskTrigger(task_id, deadline=started + 1, poll_interval=3600))
     assert event["status"] == "timeout" and time.time() - started < 5
     assert [method for method, _ in cometapi_sandbox.requests] == ["POST", "GET"]
+
+
+def test_the_shortest_render_is_learnt_from_enough_renders_and_forgotten_after_a_shorter_one():
+    renders = RenderTimes(window=4, needed=2)
+    renders.remember("a", 70.0)
+    assert renders.shortest("a") == 0.0  # one render is not enough to skip anything
+    renders.remember("a", 65.0)
+    renders.remember("b", 5.0)  # another kind of generation
+    assert (renders.shortest("a"), renders.shortest("b")) == (65.0, 0.0)
+    renders.remember("a", -1.0)  # ended before its first poll: renders of "a" may have got shorter
+    assert renders.shortest("a") == 0.0
+    for _ in range(3):
+        renders.remember("a", 80.0)
+    assert renders.shortest("a") == 0.0  # the 0 is still among the latest 4
+    renders.remember("a", 90.0)
+    assert renders.shortest("a") == 80.0
+
+
+def test_a_wait_skips_the_polls_before_the_shortest_render_of_its_kind(cometapi_sandbox, monkeypatch):
+    renders = RenderTimes(needed=1)
+    renders.remember("fox", 2.0)
+    monkeypatch.setattr(trigger_module, "render_times", renders)
+    cometapi_sandbox.render_seconds = 2.5
+    learnt, other = _submitted(cometapi_sandbox), _submitted(cometapi_sandbox)
+    started = time.time()
+
+    async def both() -> list[dict]:
+        async def wait(task_id: str, kind: str | None) -> dict:
+            trigger = KlingTaskTrigger(task_id, deadline=started + 15, poll_interval=0.1, render_kind=kind)
+            async for event in trigger.run():
+                return event.payload
+            raise AssertionError("no event")
+
+        return await asyncio.gather(wait(learnt, "fox"), wait(other, None))
+
+    events = asyncio.run(asyncio.wait_for(both(), 20))
+    assert [event["status"] for event in events] == ["succeed", "succeed"]
+    polls = {task_id: [] for task_id in (learnt, other)}
+    for (method, path), at in zip(cometapi_sandbox.requests, cometapi_sandbox.request_times, strict=True):
+        if method == "GET":
+            polls[path.rsplit("/", 1)[1]].append(at)
+    begun = cometapi_sandbox.request_times[1]  # the second submission, just before the waits began
+    # Learnt: the first poll after 90-100% of the shortest render (2 s), then each after about the interval (a
+    # busy machine delays some), none skipped. Of no kind: polls from the start.
+    assert 1.8 <= polls[learnt][0] - begun < 2.6
+    assert all(later - earlier < 0.6 for earlier, later in itertools.pairwise(polls[learnt]))
+    assert polls[other][0] < polls[learnt][0] - 1 and len(polls[other]) > len(polls[learnt]) + 5
+
+
+def test_a_wait_remembers_how_long_its_render_lasted_at_least(cometapi_sandbox, monkeypatch):
+    renders = RenderTimes(needed=1)
+    monkeypatch.setattr(trigger_module, "render_times", renders)
+    cometapi_sandbox.render_seconds = 2.0
+    under_way = _submitted(cometapi_sandbox)
+    [event] = _events(KlingTaskTrigger(under_way, deadline=time.time() + 15, poll_interval=0.1, render_kind="fox"))
+    assert event["status"] == "succeed" and 1.0 < renders.shortest("fox") <= 2.0  # never more than the render
+    # A render already over at the first poll: how long it lasted is unknown, so nothing is skipped after it.
+    cometapi_sandbox.render_seconds = 0
+    ended = _submitted(cometapi_sandbox)
+    [event] = _events(KlingTaskTrigger(ended, deadline=time.time() + 15, poll_interval=0.1, render_kind="fox"))
+    assert event["status"] == "succeed" and renders.shortest("fox") == 0.0
+
+    # A failed render (a refused prompt ends early) teaches nothing.
+    def answer(status: str) -> Fault:
+        return Fault(
+            status=200, body=json.dumps({"code": 0, "data": {"task_id": "9", "task_status": status}}), method="GET"
+        )
+
+    cometapi_sandbox.inject(answer("processing"), answer("processing"), answer("failed"))
+    [event] = _events(KlingTaskTrigger("9", deadline=time.time() + 15, poll_interval=0.1, render_kind="cat"))
+    assert event["status"] == "failed" and renders.shortest("cat") == 0.0
