@@ -40,7 +40,7 @@ import tempfile
 import time
 import urllib.request
 
-from sandbox_process import KEY, start_sandbox
+from sandbox_process import KEY, main_or_worker, percentile, start_sandbox
 
 KINDS = ("kling", "fresh_client", "http_sensor", "kling_in_step", "kling_no_budget")
 LABELS = {
@@ -60,11 +60,6 @@ TICK = 0.01
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
 def _sandbox_stats(url: str) -> dict:
@@ -304,11 +299,11 @@ def worker(
         "polls": len(round_trips),
         "wall_s": result["wall"],
         "ideal_s": result["ideal"],
-        "lag_p50_ms": 1000 * _percentile(result["lags"], 0.5),
-        "lag_p99_ms": 1000 * _percentile(result["lags"], 0.99),
+        "lag_p50_ms": 1000 * percentile(result["lags"], 0.5),
+        "lag_p99_ms": 1000 * percentile(result["lags"], 0.99),
         "lag_max_ms": 1000 * max(result["lags"]),
         "gc_max_ms": 1000 * max(gc_pauses, default=0.0),
-        "wait_p99_ms": 1000 * _percentile(waits, 0.99),
+        "wait_p99_ms": 1000 * percentile(waits, 0.99),
         "wait_max_ms": 1000 * max(waits),
         "cpu_ms_per_poll": 1000 * cpu / max(1, len(round_trips)),
         "rss_kb_per_trigger": (result["peak"] - rss_before) / 1024 / count,
@@ -430,7 +425,4 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        print(json.dumps(worker(sys.argv[2], *json.loads(sys.argv[3]))))
-    else:
-        main()
+    main_or_worker(main, worker)

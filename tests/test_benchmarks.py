@@ -43,3 +43,11 @@ def test_trigger_scale_runs_a_herd_on_a_rate_limited_key_against_its_baselines()
     ):
         assert re.search(rf"^\s+20\s+{re.escape(label)}\s+20\s", output, re.MULTILINE), output
     assert "longest stall" in output
+
+
+def test_poll_schedule_compares_each_schedule_with_fixed_polls():
+    output = run_benchmark("poll_schedule.py", "--n", "20", "--scale", "0.005", "--arrivals", "200")
+    for label in ("fixed, every interval", "jittered (no kind)", "jittered, learns its kind"):
+        assert re.search(
+            rf"^{re.escape(label)}\s+20\s+[0-9.]+\s+[0-9.]+/[0-9.]+/[0-9.]+\s+[0-9.]+x$", output, re.MULTILINE
+        ), output

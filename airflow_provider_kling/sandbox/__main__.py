@@ -35,10 +35,16 @@ def main(argv: list[str] | None = None) -> None:
         help="kling: the access key tokens must be issued by (default: sandbox-access-key)",
     )
     parser.add_argument("--render-seconds", type=float, default=5.0, help="how long each task renders (default: 5)")
+    parser.add_argument(
+        "--render-spread",
+        type=float,
+        default=0.0,
+        help="each task renders for --render-seconds plus up to this many seconds, drawn with --seed (default: 0)",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API answer (default: 0)")
     parser.add_argument("--video-bytes", type=int, default=None, help="size of each result video (default: ~12 KB)")
     parser.add_argument("--chaos-rate", type=float, default=0.0, help="share of API requests given a random fault")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random faults (default: 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random faults and renders (default: 0)")
     parser.add_argument(
         "--rate-limit",
         type=float,
@@ -52,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     with KlingSandbox(
         api_key=args.api_key,
         render_seconds=args.render_seconds,
+        render_spread=args.render_spread,
         host=args.host,
         port=args.port,
         latency=args.latency,

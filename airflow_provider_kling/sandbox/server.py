@@ -181,6 +181,8 @@ class KlingSandbox:
 
     :param api_key: the only Bearer key accepted.
     :param render_seconds: how long each task takes to end.
+    :param render_spread: each task renders for ``render_seconds`` plus a share of this, drawn uniformly (seeded
+        by ``seed``), as real renders vary.
     :param host: address to bind; loopback by default.
     :param port: port to bind; 0 picks a free one.
     :param latency: seconds added to every API answer.
@@ -202,6 +204,7 @@ class KlingSandbox:
         *,
         api_key: str = "sandbox-key",
         render_seconds: float = 2.0,
+        render_spread: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
         latency: float = 0.0,
@@ -224,6 +227,8 @@ class KlingSandbox:
         self.chaos_rate = chaos_rate
         self._chaos = random.Random(seed)
         self.render_seconds = render_seconds
+        self.render_spread = render_spread
+        self._render_draws = random.Random(seed)
         self.latency = latency
         self.tasks: dict[str, SandboxTask] = {}
         self.requests: list[tuple[str, str]] = []
@@ -391,7 +396,7 @@ class KlingSandbox:
                 body=clean,
                 endpoint=endpoint.name,
                 created_ms=int(time.time() * 1000),
-                render_seconds=self.render_seconds,
+                render_seconds=self.render_seconds + self.render_spread * self._render_draws.random(),
                 fails=FAIL_MARKER in json.dumps([clean.get("prompt"), clean.get("multi_prompt")]),
             )
             self.tasks[task.task_id] = task
