@@ -81,7 +81,9 @@ class KlingVideoOperator(BaseOperator):
     :param wait_for_completion: wait for the video (default); False returns once submitted.
     :param deferrable: wait in the triggerer, holding no worker slot; default: Airflow's
         ``[operators] default_deferrable``.
-    :param poll_interval: seconds between status polls while waiting.
+    :param poll_interval: the most seconds between status polls while waiting. Deferred, the first poll of a
+        generation submitted by this try comes once the shortest render of its kind that the triggerer has
+        seen could have ended (see :class:`~airflow_provider_kling.triggers.kling.RenderTimes`).
     :param timeout: longest wait for the video, in seconds or as a timedelta, across deferral and
         triggerer restarts; then the task fails (and may retry, picking the generation up again).
     :param output_path: a folder (``ObjectStoragePath`` or URL such as ``file:///data/videos``,
