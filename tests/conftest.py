@@ -66,30 +66,6 @@ if AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS:
     )
 
 
-#: The files that take longest (each runs whole in one process, ``--dist loadfile``), longest first: given out
-#: first, they run beside the many short files instead of after them, on the run's critical path.
-LONGEST_FILES = (
-    "test_quickstart_script.py",
-    "test_airflow_services.py",
-    "test_production_shape.py",
-    "test_operator.py",
-    "test_benchmarks.py",
-    "test_chaos.py",
-    "test_readme.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Put the longest files first, in :data:`LONGEST_FILES`' order; the rest keep theirs."""
-
-    def rank(item: pytest.Item) -> int:
-        name = item.path.name
-        in_tests = item.path.parent == REPO / "tests"
-        return LONGEST_FILES.index(name) if in_tests and name in LONGEST_FILES else len(LONGEST_FILES)
-
-    items.sort(key=rank)
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Leave nothing behind: the private AIRFLOW_HOME goes with the session."""
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
