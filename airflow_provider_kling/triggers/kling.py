@@ -14,7 +14,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
 
 #: The shares of ``poll_interval`` between a wait's later polls, drawn uniformly: never more than the
-#: interval, so that a task's end is seen within one ``poll_interval`` of it, as with fixed polls; 10%
+#: interval, so that a task's end is seen within one ``poll_interval`` of it, as with fixed polls; about 5%
 #: more polls than fixed ones on average, for waits whose polls drift apart instead of staying in step.
 POLL_INTERVAL_SHARES = (0.9, 1.0)
 #: The shares of the shortest render learned for a kind of generation after which a wait's first poll comes:
