@@ -80,7 +80,9 @@ class KlingVideoOperator(BaseOperator):
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param wait_for_completion: wait for the video (default); False returns once submitted.
     :param deferrable: wait in the triggerer, holding no worker slot; default: Airflow's
-        ``[operators] default_deferrable``.
+        ``[operators] default_deferrable``. On Airflow 3.3 and later, a task that neither stores videos nor emits
+        Asset events ends in the triggerer when its video is ready, with the same XCom value and extra link: no
+        worker starts again for it (unless listeners, such as OpenLineage's, or a custom XCom backend need one).
     :param poll_interval: the most seconds between status polls while waiting. Deferred, the first poll of a
         generation submitted by this try comes once the shortest render of its kind that the triggerer has
         seen could have ended (see :class:`~airflow_provider_kling.triggers.kling.RenderTimes`).
@@ -168,6 +170,7 @@ class KlingVideoOperator(BaseOperator):
                     poll_interval=self.poll_interval,
                     endpoint=self.endpoint,
                     render_kind=self._render_kind() if submitted else None,
+                    end_with_xcoms=self._xcoms_the_trigger_sets(context),
                 ),
                 method_name="execute_complete",
             )
@@ -176,12 +179,15 @@ class KlingVideoOperator(BaseOperator):
         )
         return self._result(context, waited)
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any] | str) -> dict[str, Any]:
         """Turn the trigger's event into the task's result or failure."""
         from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingWaitTimeoutError
 
         with contextlib.suppress(KlingError):
             self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
+        if isinstance(event, str):  # the trigger ended the task ("success"), and yet it resumes: dag.test() does so
+            record = self._submission_store(context).get(SUBMISSION_STATE_KEY)
+            return self._result(context, self.hook.get_task(record["task_id"], self.endpoint))
         status, message = event["status"], event["message"]
         self.log.info(message)
         if status == "timeout":
@@ -202,6 +208,30 @@ class KlingVideoOperator(BaseOperator):
                 "characters (Kling takes 128, and a later generation adds '-2', '-3'...)",
             )
         return body
+
+    def _xcoms_the_trigger_sets(self, context: Context) -> dict[str, str] | None:
+        """
+        Where nothing after the wait needs a worker, the XComs the trigger sets when it ends a succeeded task itself
+        (see :class:`~airflow_provider_kling.triggers.kling.KlingTaskTrigger`): the return value and the extra
+        link's URL, as a worker would. None where a worker must resume the task: to store videos or emit Asset
+        events; to drop the submission record that Airflow before 3.3 keeps in a Variable; for listeners, such as
+        OpenLineage's, which hear of a task's end on its worker (Airflow refuses to end a task from its trigger
+        where there are any); where XComs go to a custom backend (the triggerer writes them to the metadata DB) or
+        are split by ``multiple_outputs``.
+        """
+        from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, Asset, get_listener_manager
+
+        if (
+            self.output_path is not None
+            or any(isinstance(outlet, Asset) for outlet in self.outlets)
+            or context.get("task_state_store") is None
+            or get_listener_manager().has_listeners
+            or conf.get("core", "xcom_backend") != conf.get_default_value("core", "xcom_backend")
+            or getattr(self, "multiple_outputs", False)
+        ):
+            return None
+        xcoms = {KlingVideoLink().xcom_key: "video_url"}
+        return {XCOM_RETURN_KEY: "task", **xcoms} if self.do_xcom_push else xcoms
 
     def _render_kind(self) -> str:
         """What renders of this operator's generations have in common: the trigger learns how long they take."""

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
 from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
 
@@ -97,6 +97,11 @@ class KlingTaskTrigger(BaseTrigger):
         endpoint, model, mode, length): once the triggerer has seen renders of that kind, the first poll comes
         only after 90% to 100% of the shortest (see :class:`RenderTimes`), and every later one within
         ``poll_interval`` as usual. None (a task submitted earlier): polls from the start.
+    :param end_with_xcoms: for a wait that nothing after it needs a worker for: when the task succeeds, the trigger
+        ends the Airflow task itself (Airflow's end-from-trigger: no worker resumes it), having set these XComs,
+        each key mapped to what it holds: ``task`` (the task object) or ``video_url`` (its first video's URL).
+        Failures, timeouts and errors still resume the task on a worker, which fails it, retrying where a retry can
+        help; so does a success where the XComs cannot be set from here. None (default): every end resumes the task.
     """
 
     def __init__(
@@ -108,6 +113,7 @@ class KlingTaskTrigger(BaseTrigger):
         started_at: float | None = None,
         endpoint: str = "text2video",
         render_kind: str | None = None,
+        end_with_xcoms: dict[str, str] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Airflow's, untyped (untyped_calls_exclude misses super())
         self.kling_task_id = kling_task_id
@@ -117,6 +123,7 @@ class KlingTaskTrigger(BaseTrigger):
         self.started_at = time.time() if started_at is None else started_at
         self.endpoint = endpoint
         self.render_kind = render_kind
+        self.end_with_xcoms = end_with_xcoms
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the kwargs that recreate this trigger."""
@@ -130,6 +137,7 @@ class KlingTaskTrigger(BaseTrigger):
                 "started_at": self.started_at,
                 "endpoint": self.endpoint,
                 "render_kind": self.render_kind,
+                "end_with_xcoms": self.end_with_xcoms,
             },
         )
 
@@ -146,6 +154,28 @@ class KlingTaskTrigger(BaseTrigger):
             f"last status {status!r}",
             task,
         )
+
+    async def _set_xcoms(self, values: dict[str, Any]) -> bool:
+        """
+        Set ``end_with_xcoms`` from ``values`` as the task's worker would, through the triggerer (Airflow 3.3 writes
+        the XComs of an end event itself JSON-encoded twice: downstream tasks would read text). False where this
+        runner gives the trigger no task instance (``dag.test()``) or the XComs could not be set: then a worker
+        resumes the task and sets them.
+        """
+        ti = self.task_instance
+        if ti is None:
+            return False
+        try:
+            from airflow.sdk.execution_time.xcom import XCom
+
+            for key, what in (self.end_with_xcoms or {}).items():
+                await XCom.aset(
+                    key, values[what], dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index
+                )
+        except Exception:  # whatever the triggerer's channel raises: the worker can still do it
+            self.log.exception("Could not set the task's XComs from the trigger: a worker resumes the task instead")
+            return False
+        return True
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the task ends or the deadline passes; yield one event."""
@@ -189,6 +219,10 @@ class KlingTaskTrigger(BaseTrigger):
                     message = f"Kling task {self.kling_task_id} ended {status} after {elapsed:.0f} s"
                     if urls:
                         message += f"; videos: {', '.join(urls)}"
+                    if urls and self.end_with_xcoms and await self._set_xcoms({"task": task, "video_url": urls[0]}):
+                        self.log.info("%s: the Airflow task ends here, with no worker to resume it", message)
+                        yield TaskSuccessEvent()
+                        return
                     yield self._event(status, message, task)
                     return
                 remaining = self.deadline - time.time()

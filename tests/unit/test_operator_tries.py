@@ -253,6 +253,57 @@ def test_a_deferrable_operator_defers_with_the_task_and_a_fixed_deadline(cometap
     assert kwargs["render_kind"] == "kling_other text2video None None None"
 
 
+LINK_KEY = "_link_KlingVideoLink"
+
+
+@pytest.mark.parametrize(
+    ("do_xcom_push", "xcoms"),
+    [(True, {"return_value": "task", LINK_KEY: "video_url"}), (False, {LINK_KEY: "video_url"})],
+)
+def test_a_deferred_task_that_needs_no_worker_after_its_wait_is_ended_by_its_trigger(
+    cometapi_sandbox, do_xcom_push, xcoms
+):
+    with pytest.raises(TaskDeferred) as deferred:
+        _operator(deferrable=True, do_xcom_push=do_xcom_push).execute(task_context())
+    assert deferred.value.trigger.serialize()[1]["end_with_xcoms"] == xcoms
+
+
+@pytest.mark.parametrize(
+    "need", ["stored videos", "an Asset event", "a Variable record", "a listener", "an XCom backend", "split XComs"]
+)
+def test_a_task_that_needs_a_worker_after_its_wait_is_resumed_on_one(cometapi_sandbox, tmp_path, monkeypatch, need):
+    from airflow.providers.common.compat.sdk import get_listener_manager
+
+    kwargs: dict[str, Any] = {
+        "stored videos": {"output_path": str(tmp_path)},
+        "an Asset event": {"outlets": [Asset("s3://videos/daily")]},
+        "split XComs": {"multiple_outputs": True},
+    }.get(need, {})
+    context = task_context()
+    assert _operator(deferrable=True)._xcoms_the_trigger_sets(context) is not None  # but for the need
+    if need == "a Variable record":  # Airflow before 3.3: no task state store
+        del context["task_state_store"]
+    if need == "a listener":
+        get_listener_manager().add_listener(object())  # hears nothing, but Airflow counts it
+    if need == "an XCom backend":
+        monkeypatch.setenv("AIRFLOW__CORE__XCOM_BACKEND", "airflow_provider_kling.tests.ObjectStoreXCom")
+    try:
+        assert _operator(deferrable=True, **kwargs)._xcoms_the_trigger_sets(context) is None
+    finally:
+        get_listener_manager().clear()
+
+
+def test_a_task_its_trigger_ended_and_yet_resumed_reads_its_result_again(cometapi_sandbox):
+    # dag.test() resumes a task whose trigger ended it, with the event "success" and none of its XComs.
+    done = KlingHook().create_text2video("a fox")
+    time.sleep(cometapi_sandbox.render_seconds + 0.1)
+    store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "task_id": done["task_id"]}})
+    operator = _operator()
+    task = operator.execute_complete(task_context(store=store), "success")
+    assert task == KlingHook().get_task(done["task_id"]) and task["task_status"] == "succeed"
+    assert operator.kling_video_url == task["task_result"]["videos"][0]["url"]
+
+
 def test_a_deferred_retry_of_an_earlier_generation_polls_from_the_start(cometapi_sandbox):
     # The earlier generation has rendered for an unknown time already: no poll may be skipped for it.
     cometapi_sandbox.render_seconds = 60

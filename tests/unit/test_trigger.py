@@ -12,6 +12,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from airflow.triggers.base import TaskSuccessEvent
 from answer_tables import paused
 from conftest import connection_json
 
@@ -19,6 +20,8 @@ from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.sandbox import Fault
 from airflow_provider_kling.triggers import kling as trigger_module
 from airflow_provider_kling.triggers.kling import POLL_INTERVAL_SHARES, KlingTaskTrigger, RenderTimes, poll_delay
+
+from .task_context import TASK_INSTANCE
 
 
 def _events(trigger: KlingTaskTrigger) -> list[dict]:
@@ -44,6 +47,7 @@ def test_serialize_gives_back_every_argument():
         started_at=1_800_000_000.25,
         endpoint="video-extend",
         render_kind="kling_eu video-extend None None None",
+        end_with_xcoms={"return_value": "task"},
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
@@ -55,6 +59,7 @@ def test_serialize_gives_back_every_argument():
         "started_at": 1_800_000_000.25,
         "endpoint": "video-extend",
         "render_kind": "kling_eu video-extend None None None",
+        "end_with_xcoms": {"return_value": "task"},
     }
 
 
@@ -89,6 +94,38 @@ def test_a_failed_task_gives_a_failed_event(sandbox):
     task_id = _submitted(sandbox, "sandbox:fail a fox")
     [event] = _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.1))
     assert event["status"] == "failed" and event["task"]["task_status"] == "failed"
+
+
+def _raw_events(trigger: KlingTaskTrigger) -> list:
+    async def collect():
+        return [event async for event in trigger.run()]
+
+    return asyncio.run(asyncio.wait_for(collect(), 20))
+
+
+@pytest.mark.parametrize("task_instance", [None, SimpleNamespace(**TASK_INSTANCE)], ids=["none", "no triggerer"])
+def test_a_trigger_told_to_end_the_task_leaves_it_to_a_worker_where_it_cannot_set_the_xcoms(
+    sandbox, caplog, capfd, task_instance
+):
+    # dag.test() runs triggers without a task instance; here a task instance has no triggerer to set XComs through.
+    # Either way the worker resumes the task and sets them, as before. Ending a task from the trigger, with its
+    # XComs, is tests/test_production_shape.py's, under real triggerers.
+    task_id = _submitted(sandbox)
+    xcoms = {"return_value": "task", "_link_KlingVideoLink": "video_url"}
+    trigger = KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.1, end_with_xcoms=xcoms)
+    trigger.task_instance = task_instance
+    [event] = _raw_events(trigger)
+    assert not isinstance(event, TaskSuccessEvent) and event.payload["status"] == "succeed"
+    logged = "Could not set the task's XComs from the trigger" in caplog.text + capfd.readouterr().out
+    assert logged is (task_instance is not None)
+
+
+def test_a_trigger_told_to_end_the_task_leaves_a_failure_to_the_worker(sandbox):
+    task_id = _submitted(sandbox, "sandbox:fail a fox")
+    xcoms = {"return_value": "task"}
+    trigger = KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.1, end_with_xcoms=xcoms)
+    [event] = _raw_events(trigger)
+    assert not isinstance(event, TaskSuccessEvent) and event.payload["status"] == "failed"
 
 
 def test_an_error_no_retry_can_fix_is_marked_not_retryable(cometapi_sandbox):
