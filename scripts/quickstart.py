@@ -244,6 +244,9 @@ def watch_in_the_ui(port: int) -> None:
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                # standalone keeps its metadata in SQLite, whose writers queue: on a busy machine the task's first
+                # call to the API server outlasted Airflow's 5 s (four times over), and the task failed unstarted.
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
                 # standalone starts each component as an `airflow` command: this venv's
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             }
