@@ -214,15 +214,18 @@ class KlingVideoOperator(BaseOperator):
         Where nothing after the wait needs a worker, the XComs the trigger sets when it ends a succeeded task itself
         (see :class:`~airflow_provider_kling.triggers.kling.KlingTaskTrigger`): the return value and the extra
         link's URL, as a worker would. None where a worker must resume the task: to store videos or emit Asset
-        events; to drop the submission record that Airflow before 3.3 keeps in a Variable; for listeners, such as
+        events; to drop the submission record that Airflow before 3.3 keeps in a Variable (Airflow 2's triggers
+        cannot set XComs either); for listeners, such as
         OpenLineage's, which hear of a task's end on its worker (Airflow refuses to end a task from its trigger
         where there are any); where XComs go to a custom backend (the triggerer writes them to the metadata DB) or
         are split by ``multiple_outputs``.
         """
         from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, Asset, get_listener_manager
+        from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
         if (
-            self.output_path is not None
+            not AIRFLOW_V_3_0_PLUS
+            or self.output_path is not None
             or any(isinstance(outlet, Asset) for outlet in self.outlets)
             or context.get("task_state_store") is None
             or get_listener_manager().has_listeners

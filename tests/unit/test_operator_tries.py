@@ -265,9 +265,11 @@ def test_a_deferred_task_that_needs_no_worker_after_its_wait_is_ended_by_its_tri
 ):
     with pytest.raises(TaskDeferred) as deferred:
         _operator(deferrable=True, do_xcom_push=do_xcom_push).execute(task_context())
-    assert deferred.value.trigger.serialize()[1]["end_with_xcoms"] == xcoms
+    # Airflow 2's triggers cannot set XComs: a worker resumes every task there, whatever its context holds.
+    assert deferred.value.trigger.serialize()[1]["end_with_xcoms"] == (xcoms if AIRFLOW_V_3_0_PLUS else None)
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="Airflow 2 resumes every deferred task on a worker")
 @pytest.mark.parametrize(
     "need", ["stored videos", "an Asset event", "a Variable record", "a listener", "an XCom backend", "split XComs"]
 )
