@@ -185,7 +185,9 @@ class KlingVideoOperator(BaseOperator):
 
         with contextlib.suppress(KlingError):
             self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
-        if isinstance(event, str):  # the trigger ended the task ("success"), and yet it resumes: dag.test() does so
+        # A runner that resumes a task its trigger ended passes the bare end event ("success") and none of the XComs
+        # the trigger set (Airflow 3.3's dag.test() does not: it gives triggers no task instance, so none ends a task).
+        if isinstance(event, str):
             record = self._submission_store(context).get(SUBMISSION_STATE_KEY)
             return self._result(context, self.hook.get_task(record["task_id"], self.endpoint))
         status, message = event["status"], event["message"]
@@ -215,10 +217,10 @@ class KlingVideoOperator(BaseOperator):
         (see :class:`~airflow_provider_kling.triggers.kling.KlingTaskTrigger`): the return value and the extra
         link's URL, as a worker would. None where a worker must resume the task: to store videos or emit Asset
         events; to drop the submission record that Airflow before 3.3 keeps in a Variable (Airflow 2's triggers
-        cannot set XComs either); for listeners, such as
-        OpenLineage's, which hear of a task's end on its worker (Airflow refuses to end a task from its trigger
-        where there are any); where XComs go to a custom backend (the triggerer writes them to the metadata DB) or
-        are split by ``multiple_outputs``.
+        cannot set XComs either); for listeners, such as OpenLineage's, which hear of a task's end on its worker
+        (Airflow refuses to end a task from its trigger where there are any); where XComs go to a custom backend (a
+        worker writes the link's XCom past it, to the metadata DB where the UI reads it; a trigger cannot) or are
+        split by ``multiple_outputs``.
         """
         from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, Asset, get_listener_manager
         from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS

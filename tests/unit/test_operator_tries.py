@@ -296,7 +296,7 @@ def test_a_task_that_needs_a_worker_after_its_wait_is_resumed_on_one(cometapi_sa
 
 
 def test_a_task_its_trigger_ended_and_yet_resumed_reads_its_result_again(cometapi_sandbox):
-    # dag.test() resumes a task whose trigger ended it, with the event "success" and none of its XComs.
+    # A runner that resumes a task whose trigger ended it passes the event "success" and none of its XComs.
     done = KlingHook().create_text2video("a fox")
     time.sleep(cometapi_sandbox.render_seconds + 0.1)
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "task_id": done["task_id"]}})
