@@ -12,6 +12,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 from airflow.triggers.base import TaskSuccessEvent
 from answer_tables import paused
 from conftest import connection_json
@@ -29,6 +30,24 @@ def _events(trigger: KlingTaskTrigger) -> list[dict]:
         return [event.payload async for event in trigger.run()]
 
     return asyncio.run(asyncio.wait_for(collect(), 20))
+
+
+def _recorded_pauses(monkeypatch: pytest.MonkeyPatch, *, sleep_at_most: float = float("inf")) -> list[float]:
+    """The trigger's sleeps from now on, each as asked for, slept for at most ``sleep_at_most`` seconds."""
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        await asyncio.sleep(min(seconds, sleep_at_most))
+
+    monkeypatch.setattr(trigger_module, "asyncio", SimpleNamespace(sleep=sleep))
+    return pauses
+
+
+def _messages(pattern: str, logged: str) -> list[str]:
+    """Each logged message that is ``pattern`` whole: from a word's start to the line's end (or, in structlog's
+    lines, to the logger's name)."""
+    return re.findall(rf"(?m)\b{pattern}(?: \[|$)", logged)
 
 
 def _recreated(serialized: tuple[str, dict]) -> KlingTaskTrigger:
@@ -109,15 +128,49 @@ def test_a_trigger_told_to_end_the_task_leaves_it_to_a_worker_where_it_cannot_se
 ):
     # dag.test() runs triggers without a task instance; here a task instance has no triggerer to set XComs through.
     # Either way the worker resumes the task and sets them, as before. Ending a task from the trigger, with its
-    # XComs, is tests/test_production_shape.py's, under real triggerers.
+    # XComs read back by a downstream task, is tests/test_production_shape.py's, under real triggerers.
     task_id = _submitted(sandbox)
     xcoms = {"return_value": "task", "_link_KlingVideoLink": "video_url"}
     trigger = KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.1, end_with_xcoms=xcoms)
     trigger.task_instance = task_instance
     [event] = _raw_events(trigger)
     assert not isinstance(event, TaskSuccessEvent) and event.payload["status"] == "succeed"
-    logged = "Could not set the task's XComs from the trigger" in caplog.text + capfd.readouterr().out
-    assert logged is (task_instance is not None)
+    logged = caplog.text + capfd.readouterr().out
+    said = _messages("Could not set the task's XComs from the trigger: a worker resumes the task instead", logged)
+    assert len(said) == (task_instance is not None)
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="Airflow 2's triggers cannot set XComs")
+def test_a_trigger_told_to_end_the_task_sets_each_xcom_through_the_triggerer_then_ends_it(
+    sandbox, caplog, capfd, monkeypatch
+):
+    from airflow.sdk.execution_time import task_runner
+
+    # The triggerer's channel to its supervisor, which only a running triggerer has: here it keeps what it is sent.
+    sent: list = []
+
+    async def asend(message):
+        sent.append(message)
+
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", SimpleNamespace(asend=asend), raising=False)
+    task_id = _submitted(sandbox)
+    xcoms = {"return_value": "task", "_link_KlingVideoLink": "video_url"}
+    trigger = KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.1, end_with_xcoms=xcoms)
+    trigger.task_instance = SimpleNamespace(**{**TASK_INSTANCE, "map_index": 3})
+    [event] = _raw_events(trigger)
+    assert isinstance(event, TaskSuccessEvent) and event.xcoms is None
+    where = {"dag_id": "calendar", "task_id": "generate", "run_id": "scheduled__2026-11-23", "map_index": 3}
+    sent = [message for message in sent if type(message).__name__ == "SetXCom"]  # not the key's MaskSecret
+    assert [{"key": message.key, **{field: getattr(message, field) for field in where}} for message in sent] == [
+        {"key": "return_value", **where},
+        {"key": "_link_KlingVideoLink", **where},
+    ]
+    task, url = (message.value for message in sent)
+    assert task["task_id"] == task_id and task["task_status"] == "succeed"
+    assert url == task["task_result"]["videos"][0]["url"]
+    logged = caplog.text + capfd.readouterr().out
+    ended = rf"Kling task {task_id} ended succeed after \d+ s; videos: {re.escape(url)}"
+    assert len(_messages(ended + ": the Airflow task ends here, with no worker to resume it", logged)) == 1
 
 
 def test_a_trigger_told_to_end_the_task_leaves_a_failure_to_the_worker(sandbox):
@@ -158,9 +211,11 @@ def test_a_deadline_that_passes_gives_a_timeout_with_the_last_status(cometapi_sa
     assert re.search(r"waited 10[01] s, last status '(submitted|processing)'", event["message"])
 
 
-def test_a_deadline_already_past_gives_a_timeout_without_asking(cometapi_sandbox):
+def test_a_deadline_already_past_gives_a_timeout_without_asking_or_sleeping(cometapi_sandbox, monkeypatch):
+    pauses = _recorded_pauses(monkeypatch)
     [event] = _events(KlingTaskTrigger("880001", deadline=time.time() - 1, poll_interval=0.1))
     assert event["status"] == "timeout" and cometapi_sandbox.requests == []
+    assert pauses == [0.0]
 
 
 @pytest.mark.parametrize("poll_interval", [0.05, 0.3])
@@ -254,7 +309,7 @@ def test_each_status_change_is_logged_once(cometapi_sandbox, caplog, capfd, monk
     _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.05))
     logged = caplog.text if "Kling task" in caplog.text else capfd.readouterr().out  # Airflow 2 logs to both
     for status in ("submitted", "processing", "succeed"):
-        assert len(re.findall(rf"Kling task {task_id} is {status} after \d+ s", logged)) == 1, status
+        assert len(_messages(rf"Kling task {task_id} is {status} after \d+ s", logged)) == 1, status
 
 
 def test_a_task_of_another_endpoint_is_read_on_its_own_route(kling_sandbox):
@@ -275,13 +330,7 @@ def test_poll_delays_spread_over_the_interval_and_never_exceed_it(monkeypatch):
 def test_a_wait_sleeps_a_random_share_of_the_interval_before_each_poll(cometapi_sandbox, monkeypatch):
     cometapi_sandbox.render_seconds = 3.0  # a busy machine's first poll (its client made, its key read) takes 1 s
     task_id = _submitted(cometapi_sandbox)
-    pauses: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        pauses.append(seconds)
-        await asyncio.sleep(seconds)
-
-    monkeypatch.setattr(trigger_module, "asyncio", SimpleNamespace(sleep=sleep))
+    pauses = _recorded_pauses(monkeypatch)
     [event] = _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.2))
     polls = [method for method, _ in cometapi_sandbox.requests if method == "GET"]
     assert event["status"] == "succeed" and len(pauses) == len(polls) > 3
@@ -376,6 +425,35 @@ def test_a_wait_skips_the_polls_before_the_shortest_render_of_its_kind(cometapi_
     assert 1.8 <= polls[learnt][0] - begun < 2.6
     assert all(later - earlier < 0.6 for earlier, later in itertools.pairwise(polls[learnt]))
     assert polls[other][0] < polls[learnt][0] - 1 and len(polls[other]) > len(polls[learnt]) + 5
+
+
+def test_a_triggerer_skips_polls_after_five_renders_of_a_kind_and_remembers_the_latest_hundred():
+    renders = RenderTimes()
+    for _ in range(4):
+        renders.remember("fox", 60.0)
+    assert renders.shortest("fox") == 0.0
+    renders.remember("fox", 60.0)
+    assert renders.shortest("fox") == 60.0
+    renders.remember("fox", 0.0)
+    for _ in range(99):
+        renders.remember("fox", 70.0)
+    assert renders.shortest("fox") == 0.0  # the 0 is the 100th latest
+    renders.remember("fox", 70.0)
+    assert renders.shortest("fox") == 70.0
+
+
+def test_the_first_poll_comes_after_ninety_to_a_hundred_percent_of_the_shortest_render(cometapi_sandbox, monkeypatch):
+    cometapi_sandbox.render_seconds = 0
+    task_id = _submitted(cometapi_sandbox)
+    pauses = _recorded_pauses(monkeypatch, sleep_at_most=0)
+    for share, first_poll in ((0.0, 90.0), (1.0, 100.0)):  # the lowest and the highest share drawn
+        renders = RenderTimes(needed=1)  # afresh: a render over at the first poll teaches 0 s
+        renders.remember("fox", 100.0)
+        monkeypatch.setattr(trigger_module, "render_times", renders)
+        monkeypatch.setattr(trigger_module, "poll_jitter", SimpleNamespace(random=lambda share=share: share))
+        trigger = KlingTaskTrigger(task_id, deadline=time.time() + 600, poll_interval=0.1, render_kind="fox")
+        [event] = _events(trigger)
+        assert event["status"] == "succeed" and first_poll - 1 < pauses.pop(0) <= first_poll
 
 
 def test_a_wait_remembers_how_long_its_render_lasted_at_least(cometapi_sandbox, monkeypatch):
