@@ -9,6 +9,7 @@ from :mod:`airflow.providers.common.compat.sdk`, as in the official providers. T
   its result.
 - :func:`remember_video_url` and :func:`stored_video_url`: the extra link's URL. Airflow 3 asks the
   link on the worker when the task ends; Airflow 2 asks it in the webserver, from an XCom.
+- :func:`xcoms_the_trigger_sets`: whether a deferred task's trigger may end it (Airflow 3.3's end-from-trigger).
 - :func:`amask_secret`: masking from a trigger without blocking the triggerer's event loop.
 """
 
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
+    from airflow.providers.common.compat.sdk import BaseOperator, Context, TaskInstanceKey
 
 #: The XCom key under which, on Airflow 2, the operator and the sensor leave the link's URL.
 VIDEO_URL_XCOM_KEY = "kling_video_url"
@@ -107,6 +108,37 @@ def stored_video_url(ti_key: TaskInstanceKey) -> str | None:
 
     url = XCom.get_value(ti_key=ti_key, key=VIDEO_URL_XCOM_KEY)
     return url if isinstance(url, str) else None
+
+
+def xcoms_the_trigger_sets(task: BaseOperator, context: Context) -> dict[str, str] | None:
+    """
+    Where nothing after a deferred task's wait needs a worker, the XComs its trigger sets when it ends the succeeded
+    task itself (see :class:`~airflow_provider_kling.triggers.kling.KlingTaskTrigger`): the return value and the
+    extra link's URL, as a worker would. None where a worker must resume the task: to emit Asset events; before
+    Airflow 3.3, which has no task state store (the operator's submission record is then a Variable, which a worker
+    drops; Airflow 2's triggers cannot set XComs at all); for listeners, such as OpenLineage's, which hear of a task's
+    end on its worker (Airflow refuses to end a task from its trigger where there are any); where XComs go to a
+    custom backend (a worker writes the link's XCom past it, to the metadata DB where the UI reads it; a trigger
+    cannot) or are split by ``multiple_outputs``.
+
+    :param task: the deferring operator or sensor, whose return value is the Kling task object.
+    :param context: its running context.
+    """
+    from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, Asset, conf, get_listener_manager
+
+    from airflow_provider_kling.links.kling import KlingVideoLink
+
+    if (
+        not AIRFLOW_V_3_0_PLUS
+        or any(isinstance(outlet, Asset) for outlet in task.outlets)
+        or context.get("task_state_store") is None
+        or get_listener_manager().has_listeners
+        or conf.get("core", "xcom_backend") != conf.get_default_value("core", "xcom_backend")
+        or getattr(task, "multiple_outputs", False)
+    ):
+        return None
+    xcoms = {KlingVideoLink().xcom_key: "video_url"}
+    return {XCOM_RETURN_KEY: "task", **xcoms} if task.do_xcom_push else xcoms
 
 
 async def amask_secret(secret: str) -> None:

@@ -213,30 +213,13 @@ class KlingVideoOperator(BaseOperator):
 
     def _xcoms_the_trigger_sets(self, context: Context) -> dict[str, str] | None:
         """
-        Where nothing after the wait needs a worker, the XComs the trigger sets when it ends a succeeded task itself
-        (see :class:`~airflow_provider_kling.triggers.kling.KlingTaskTrigger`): the return value and the extra
-        link's URL, as a worker would. None where a worker must resume the task: to store videos or emit Asset
-        events; to drop the submission record that Airflow before 3.3 keeps in a Variable (Airflow 2's triggers
-        cannot set XComs either); for listeners, such as OpenLineage's, which hear of a task's end on its worker
-        (Airflow refuses to end a task from its trigger where there are any); where XComs go to a custom backend (a
-        worker writes the link's XCom past it, to the metadata DB where the UI reads it; a trigger cannot) or are
-        split by ``multiple_outputs``.
+        The XComs the trigger sets when it ends a succeeded task itself (see
+        :func:`~airflow_provider_kling._compat.xcoms_the_trigger_sets`); None where a worker must resume the task:
+        also to store the videos.
         """
-        from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, Asset, get_listener_manager
-        from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+        from airflow_provider_kling._compat import xcoms_the_trigger_sets
 
-        if (
-            not AIRFLOW_V_3_0_PLUS
-            or self.output_path is not None
-            or any(isinstance(outlet, Asset) for outlet in self.outlets)
-            or context.get("task_state_store") is None
-            or get_listener_manager().has_listeners
-            or conf.get("core", "xcom_backend") != conf.get_default_value("core", "xcom_backend")
-            or getattr(self, "multiple_outputs", False)
-        ):
-            return None
-        xcoms = {KlingVideoLink().xcom_key: "video_url"}
-        return {XCOM_RETURN_KEY: "task", **xcoms} if self.do_xcom_push else xcoms
+        return None if self.output_path is not None else xcoms_the_trigger_sets(self, context)
 
     def _render_kind(self) -> str:
         """What renders of this operator's generations have in common: the trigger learns how long they take."""

@@ -35,7 +35,9 @@ class KlingTaskSensor(BaseSensorOperator):
         ``multi-image2video`` or ``video-extend`` (each is queried on its own route).
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param deferrable: wait in the triggerer instead of a worker; default: Airflow's
-        ``[operators] default_deferrable``.
+        ``[operators] default_deferrable``. On Airflow 3.3 and later, a sensor that emits no Asset events ends in
+        the triggerer when the video is ready, with the same XCom value and extra link: no worker starts again for
+        it (unless listeners, such as OpenLineage's, or a custom XCom backend need one).
     :param poke_interval: seconds between polls of the task, above 0.
     """
 
@@ -111,6 +113,7 @@ class KlingTaskSensor(BaseSensorOperator):
         check_id("kling_task_id", self.kling_task_id, "a Kling task id or external_task_id")
         if not self.deferrable:
             return super().execute(context)
+        from airflow_provider_kling._compat import xcoms_the_trigger_sets
         from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
         self.defer(
@@ -120,11 +123,12 @@ class KlingTaskSensor(BaseSensorOperator):
                 kling_conn_id=self.kling_conn_id,
                 poll_interval=self.poke_interval,
                 endpoint=self.endpoint,
+                end_with_xcoms=xcoms_the_trigger_sets(self, context),
             ),
             method_name="execute_complete",
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any] | str) -> Any:
         """Turn the trigger's event into the sensor's result or failure."""
         from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
@@ -132,6 +136,12 @@ class KlingTaskSensor(BaseSensorOperator):
 
         with contextlib.suppress(KlingError):
             self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
+        if isinstance(event, str):  # the bare end event of a task its trigger ended, resumed all the same
+            event = {
+                "status": "succeed",
+                "message": event,
+                "task": self.hook.get_task(self.kling_task_id, self.endpoint),
+            }
         status, message = event["status"], event["message"]
         if status == "timeout":
             raise AirflowSensorTimeout(message)

@@ -8,7 +8,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, Asset, TaskDeferred
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 from answer_tables import paused
 
@@ -204,6 +204,33 @@ def test_a_deferrable_sensor_hands_the_wait_to_the_trigger_with_a_fixed_deadline
     assert (kwargs["kling_task_id"], kwargs["kling_conn_id"], kwargs["poll_interval"]) == ("880001", "other", 7)
     assert before + 600 <= kwargs["deadline"] <= time.time() + 600
     assert deferred.value.method_name == "execute_complete" and cometapi_sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "xcoms"),
+    [
+        ({}, {"return_value": "task", "_link_KlingVideoLink": "video_url"}),
+        ({"do_xcom_push": False}, {"_link_KlingVideoLink": "video_url"}),
+        ({"outlets": [Asset("s3://videos/daily")]}, None),  # its Asset event is emitted on a worker
+    ],
+    ids=["its task", "no XCom value", "an Asset event"],
+)
+def test_a_deferred_sensor_that_needs_no_worker_after_its_wait_is_ended_by_its_trigger(
+    cometapi_sandbox, arguments, xcoms
+):
+    sensor = KlingTaskSensor(task_id="wait", kling_task_id="880001", deferrable=True, **arguments)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(task_context())
+    # Airflow 2's triggers cannot set XComs: a worker resumes every task there.
+    assert deferred.value.trigger.serialize()[1]["end_with_xcoms"] == (xcoms if AIRFLOW_V_3_0_PLUS else None)
+
+
+def test_a_sensor_its_trigger_ended_and_yet_resumed_reads_the_task_again(cometapi_sandbox, sensor):
+    # A runner that resumes a task whose trigger ended it passes the event "success" and none of its XComs.
+    task = _ended(cometapi_sandbox)
+    sensor.kling_task_id = task["task_id"]
+    assert sensor.execute_complete(task_context(), "success") == task
+    assert sensor.kling_video_url == task["task_result"]["videos"][0]["url"]
 
 
 @pytest.mark.parametrize(
