@@ -20,8 +20,10 @@ Baselines in the same run: the same waits through a trigger that opens a fresh H
 every poll (the common pattern), and Airflow's own ``HttpSensorTrigger`` (http provider) polling
 the sandbox's ``/_sandbox/ended/<id>`` (404 until the task ends), when that provider is installed.
 With ``--herd``: our trigger with fixed polls (the first at once) and no bound on requests in flight,
-as before issue 13. With ``--rate-limit``: our trigger without a request budget, each wait retrying
-a rate-limited poll on its own (no pause shared by the waits), as before issue 13.
+as before issue 13; and, as the floor of any trigger, waits that sleep until their task has ended and
+never ask (what the event loop and the garbage collector cost with N waits and no requests). With
+``--rate-limit``: our trigger without a request budget, each wait retrying a rate-limited poll on its
+own (no pause shared by the waits), as before issue 13.
 
     bash scripts/bench.sh trigger_scale [--n 100 1000 5000] [--poll-interval 10] [--latency 0.1]
     bash scripts/bench.sh trigger_scale --herd --n 1000 3000 5000
@@ -42,16 +44,21 @@ import urllib.request
 
 from sandbox_process import KEY, main_or_worker, percentile, start_sandbox
 
-KINDS = ("kling", "fresh_client", "http_sensor", "kling_in_step", "kling_no_budget")
+KINDS = ("kling", "fresh_client", "http_sensor", "kling_in_step", "kling_no_budget", "sleeper")
 LABELS = {
     "kling": "KlingTaskTrigger (shared pool)",
     "fresh_client": "fresh client per poll",
     "http_sensor": "HttpSensorTrigger",
     "kling_in_step": "KlingTaskTrigger, no jitter/bound",
     "kling_no_budget": "KlingTaskTrigger, no budget/pause",
+    "sleeper": "no polls: sleeps to the end",
 }
 #: The baselines of each mode: spread starts, a herd (``--herd``), a rate-limited sandbox (``--rate-limit``).
-BASELINES = {"spread": ("fresh_client", "http_sensor"), "herd": ("kling_in_step",), "rate": ("kling_no_budget",)}
+BASELINES = {
+    "spread": ("fresh_client", "http_sensor"),
+    "herd": ("kling_in_step", "sleeper"),
+    "rate": ("kling_no_budget",),
+}
 #: A request budget that holds nothing back (the connection extra's maximum).
 UNLIMITED_RATE = 10_000.0
 TICK = 0.01
@@ -185,6 +192,18 @@ def worker(
         def make(task_id: str):
             return KlingTaskTrigger(kling_task_id=task_id, deadline=time.time() + 3600, poll_interval=poll_interval)
 
+    elif kind == "sleeper":
+
+        class SleeperTrigger(KlingTaskTrigger):
+            """The least a wait can cost the loop: it sleeps until its task has ended and never asks."""
+
+            async def run(self):
+                await asyncio.sleep(max(0.0, ends[self.kling_task_id] - time.perf_counter()))
+                yield TriggerEvent({"status": "succeed", "kling_task_id": self.kling_task_id})
+
+        def make(task_id: str):
+            return SleeperTrigger(kling_task_id=task_id, deadline=time.time() + 3600, poll_interval=poll_interval)
+
     elif kind == "fresh_client":
 
         def make(task_id: str):
@@ -259,7 +278,7 @@ def worker(
         wall = time.perf_counter() - began
         done.set()
         await ticking
-        if herd or rate_limit:
+        if herd or rate_limit or kind == "sleeper":
             ideal = max(ends.values()) - began + poll_interval + latency
         else:  # the sleeps drawn by our trigger's jitter; fixed intervals for the others
             ideal = max(
@@ -304,7 +323,7 @@ def worker(
         "lag_max_ms": 1000 * max(result["lags"]),
         "gc_max_ms": 1000 * max(gc_pauses, default=0.0),
         "wait_p99_ms": 1000 * percentile(waits, 0.99),
-        "wait_max_ms": 1000 * max(waits),
+        "wait_max_ms": 1000 * max(waits, default=0.0),
         "cpu_ms_per_poll": 1000 * cpu / max(1, len(round_trips)),
         "rss_kb_per_trigger": (result["peak"] - rss_before) / 1024 / count,
         "connections": connections,
@@ -389,10 +408,11 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
         lag = f"{row['lag_p50_ms']:.1f}/{row['lag_p99_ms']:.1f}/{row['lag_max_ms']:.0f}"
         wait = f"{row['wait_p99_ms']:.0f}/{row['wait_max_ms']:.0f}"
         refused = f"{100 * row['rate_limited'] / max(row['api_requests'], 1):.1f}%"
+        cpu = f"{row['cpu_ms_per_poll']:.2f}" if row["polls"] else "-"
         print(
             f"{row['n']:>5}  {LABELS[row['kind']]:<33} {row['succeeded']:>5} {row['polls']:>6} {row['wall_s']:>6.1f} "
             f"{row['wall_s'] / row['ideal_s']:>10.2f} {lag:>19} {row['gc_max_ms']:>9.0f} {wait:>18} "
-            f"{row['cpu_ms_per_poll']:>11.2f} "
+            f"{cpu:>11} "
             f"{row['rss_kb_per_trigger']:>11.1f} {row['connections']:>9} {refused:>6}"
         )
     baselines = BASELINES[args.mode]

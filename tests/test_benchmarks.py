@@ -34,12 +34,13 @@ def test_download_and_parse_cost_run():
 def test_trigger_scale_runs_a_herd_on_a_rate_limited_key_against_its_baselines():
     sizes = ("--n", "20", "--poll-interval", "0.5", "--latency", "0.02")
     limits = ("--herd", "--rate-limit", "50", "--requests-per-second", "40")
-    kinds = ("kling", "kling_in_step", "kling_no_budget")
+    kinds = ("kling", "kling_in_step", "kling_no_budget", "sleeper")
     output = run_benchmark("trigger_scale.py", *sizes, *limits, "--kinds", *kinds)
     for label in (
         "KlingTaskTrigger (shared pool)",
         "KlingTaskTrigger, no jitter/bound",
         "KlingTaskTrigger, no budget/pause",
+        "no polls: sleeps to the end",
     ):
         assert re.search(rf"^\s+20\s+{re.escape(label)}\s+20\s", output, re.MULTILINE), output
     assert "longest stall" in output
