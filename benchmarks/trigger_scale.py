@@ -408,11 +408,11 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
         lag = f"{row['lag_p50_ms']:.1f}/{row['lag_p99_ms']:.1f}/{row['lag_max_ms']:.0f}"
         wait = f"{row['wait_p99_ms']:.0f}/{row['wait_max_ms']:.0f}"
         refused = f"{100 * row['rate_limited'] / max(row['api_requests'], 1):.1f}%"
-        cpu = f"{row['cpu_ms_per_poll']:.2f}" if row["polls"] else "-"
+        cpu_per_poll = f"{row['cpu_ms_per_poll']:.2f}" if row["polls"] else "-"
         print(
             f"{row['n']:>5}  {LABELS[row['kind']]:<33} {row['succeeded']:>5} {row['polls']:>6} {row['wall_s']:>6.1f} "
             f"{row['wall_s'] / row['ideal_s']:>10.2f} {lag:>19} {row['gc_max_ms']:>9.0f} {wait:>18} "
-            f"{cpu:>11} "
+            f"{cpu_per_poll:>11} "
             f"{row['rss_kb_per_trigger']:>11.1f} {row['connections']:>9} {refused:>6}"
         )
     baselines = BASELINES[args.mode]

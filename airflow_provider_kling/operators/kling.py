@@ -82,7 +82,8 @@ class KlingVideoOperator(BaseOperator):
     :param deferrable: wait in the triggerer, holding no worker slot; default: Airflow's
         ``[operators] default_deferrable``. On Airflow 3.3 and later, a task that neither stores videos nor emits
         Asset events ends in the triggerer when its video is ready, with the same XCom value and extra link: no
-        worker starts again for it (unless listeners, such as OpenLineage's, or a custom XCom backend need one).
+        worker starts again for it (unless listeners, such as OpenLineage's, a custom XCom backend or
+        ``multiple_outputs`` need one).
     :param poll_interval: the most seconds between status polls while waiting. Deferred, the first poll of a
         generation submitted by this try comes once the shortest render of its kind that the triggerer has
         seen could have ended (see :class:`~airflow_provider_kling.triggers.kling.RenderTimes`).
@@ -188,8 +189,16 @@ class KlingVideoOperator(BaseOperator):
         # A runner that resumes a task its trigger ended passes the bare end event ("success") and none of the XComs
         # the trigger set (Airflow 3.3's dag.test() does not: it gives triggers no task instance, so none ends a task).
         if isinstance(event, str):
+            from airflow_provider_kling.contract import task_status
+
             record = self._submission_store(context).get(SUBMISSION_STATE_KEY)
-            return self._result(context, self.hook.get_task(record["task_id"], self.endpoint))
+            task = self.hook.get_task(record["task_id"], self.endpoint)
+            status = task_status(task)
+            if status is None or status.is_active:
+                raise KlingError(
+                    f"Kling task {record['task_id']} is {task.get('task_status')!r}, yet its trigger saw it succeed"
+                )
+            return self._result(context, task)
         status, message = event["status"], event["message"]
         self.log.info(message)
         if status == "timeout":
@@ -214,8 +223,8 @@ class KlingVideoOperator(BaseOperator):
     def _xcoms_the_trigger_sets(self, context: Context) -> dict[str, str] | None:
         """
         The XComs the trigger sets when it ends a succeeded task itself (see
-        :func:`~airflow_provider_kling._compat.xcoms_the_trigger_sets`); None where a worker must resume the task:
-        also to store the videos.
+        :func:`~airflow_provider_kling._compat.xcoms_the_trigger_sets`); None where a worker must resume the task,
+        also where it must store the videos.
         """
         from airflow_provider_kling._compat import xcoms_the_trigger_sets
 

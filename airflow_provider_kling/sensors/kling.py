@@ -37,7 +37,7 @@ class KlingTaskSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer instead of a worker; default: Airflow's
         ``[operators] default_deferrable``. On Airflow 3.3 and later, a sensor that emits no Asset events ends in
         the triggerer when the video is ready, with the same XCom value and extra link: no worker starts again for
-        it (unless listeners, such as OpenLineage's, or a custom XCom backend need one).
+        it (unless listeners, such as OpenLineage's, a custom XCom backend or ``multiple_outputs`` need one).
     :param poke_interval: seconds between polls of the task, above 0.
     """
 
@@ -137,11 +137,12 @@ class KlingTaskSensor(BaseSensorOperator):
         with contextlib.suppress(KlingError):
             self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
         if isinstance(event, str):  # the bare end event of a task its trigger ended, resumed all the same
-            event = {
-                "status": "succeed",
-                "message": event,
-                "task": self.hook.get_task(self.kling_task_id, self.endpoint),
-            }
+            task = self.hook.get_task(self.kling_task_id, self.endpoint)
+            if not self._done(context, task):
+                raise KlingError(
+                    f"Kling task {self.kling_task_id} is {task.get('task_status')!r}, yet its trigger saw it succeed"
+                )
+            return task
         status, message = event["status"], event["message"]
         if status == "timeout":
             raise AirflowSensorTimeout(message)

@@ -215,7 +215,7 @@ def test_a_deferrable_sensor_hands_the_wait_to_the_trigger_with_a_fixed_deadline
     ],
     ids=["its task", "no XCom value", "an Asset event"],
 )
-def test_a_deferred_sensor_that_needs_no_worker_after_its_wait_is_ended_by_its_trigger(
+def test_a_deferred_sensor_that_needs_no_worker_after_its_wait_asks_its_trigger_to_end_it(
     cometapi_sandbox, arguments, xcoms
 ):
     sensor = KlingTaskSensor(task_id="wait", kling_task_id="880001", deferrable=True, **arguments)
@@ -231,6 +231,15 @@ def test_a_sensor_its_trigger_ended_and_yet_resumed_reads_the_task_again(cometap
     sensor.kling_task_id = task["task_id"]
     assert sensor.execute_complete(task_context(), "success") == task
     assert sensor.kling_video_url == task["task_result"]["videos"][0]["url"]
+
+
+def test_a_sensor_resumed_on_a_success_its_task_no_longer_shows_fails_and_may_retry(cometapi_sandbox, sensor):
+    cometapi_sandbox.render_seconds = 60
+    sensor.kling_task_id = KlingHook().create_text2video("a fox")["task_id"]
+    with pytest.raises(KlingError) as raised:
+        sensor.execute_complete(task_context(), "success")
+    assert raised.value.retryable and sensor.kling_video_url is None
+    assert str(raised.value) == f"Kling task {sensor.kling_task_id} is 'submitted', yet its trigger saw it succeed"
 
 
 @pytest.mark.parametrize(

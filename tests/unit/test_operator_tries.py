@@ -22,6 +22,7 @@ from answer_tables import TWO_SHOTS, TWO_SHOTS_SENT
 from conftest import connection_json
 
 from airflow_provider_kling.exceptions import (
+    KlingError,
     KlingSubmissionUnknownError,
     KlingTaskFailedError,
     KlingValidationError,
@@ -260,7 +261,7 @@ LINK_KEY = "_link_KlingVideoLink"
     ("do_xcom_push", "xcoms"),
     [(True, {"return_value": "task", LINK_KEY: "video_url"}), (False, {LINK_KEY: "video_url"})],
 )
-def test_a_deferred_task_that_needs_no_worker_after_its_wait_is_ended_by_its_trigger(
+def test_a_deferred_task_that_needs_no_worker_after_its_wait_asks_its_trigger_to_end_it(
     cometapi_sandbox, do_xcom_push, xcoms
 ):
     with pytest.raises(TaskDeferred) as deferred:
@@ -304,6 +305,18 @@ def test_a_task_its_trigger_ended_and_yet_resumed_reads_its_result_again(cometap
     task = operator.execute_complete(task_context(store=store), "success")
     assert task == KlingHook().get_task(done["task_id"]) and task["task_status"] == "succeed"
     assert operator.kling_video_url == task["task_result"]["videos"][0]["url"]
+
+
+def test_a_task_resumed_on_a_success_its_kling_task_no_longer_shows_fails_and_may_retry(cometapi_sandbox):
+    cometapi_sandbox.render_seconds = 60
+    rendering = KlingHook().create_text2video("a fox")
+    store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "task_id": rendering["task_id"]}})
+    operator = _operator()
+    with pytest.raises(KlingError) as raised:
+        operator.execute_complete(task_context(store=store), "success")
+    assert raised.value.retryable and operator.kling_video_url is None
+    assert str(raised.value) == f"Kling task {rendering['task_id']} is 'submitted', yet its trigger saw it succeed"
+    assert store[SUBMISSION_STATE_KEY]["task_id"] == rendering["task_id"]  # a retry takes it up
 
 
 def test_a_deferred_retry_of_an_earlier_generation_polls_from_the_start(cometapi_sandbox):

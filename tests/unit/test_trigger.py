@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import itertools
 import json
 import random
@@ -12,7 +13,6 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 from airflow.triggers.base import TaskSuccessEvent
 from answer_tables import paused
 from conftest import connection_json
@@ -137,10 +137,13 @@ def test_a_trigger_told_to_end_the_task_leaves_it_to_a_worker_where_it_cannot_se
     assert not isinstance(event, TaskSuccessEvent) and event.payload["status"] == "succeed"
     logged = caplog.text + capfd.readouterr().out
     said = _messages("Could not set the task's XComs from the trigger: a worker resumes the task instead", logged)
-    assert len(said) == (task_instance is not None)
+    assert len(said) == (0 if task_instance is None else 1)
 
 
-@pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="Airflow 2's triggers cannot set XComs")
+@pytest.mark.skipif(
+    importlib.util.find_spec("airflow.models.task_state_store") is None,
+    reason="triggers set XComs (XCom.aset) from Airflow 3.3, where the operator and the sensor ask them to",
+)
 def test_a_trigger_told_to_end_the_task_sets_each_xcom_through_the_triggerer_then_ends_it(
     sandbox, caplog, capfd, monkeypatch
 ):
