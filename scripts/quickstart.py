@@ -247,6 +247,11 @@ def watch_in_the_ui(port: int) -> None:
                 # standalone keeps its metadata in SQLite, whose writers queue: on a busy machine the task's first
                 # call to the API server outlasted Airflow's 5 s (four times over), and the task failed unstarted.
                 "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+                # And Airflow may fail a task there before it starts ("the LocalExecutor reported that the task
+                # instance finished with state success, but [its] state attribute is queued", 2026-11-27): one quick
+                # retry, which never pays twice (the operator takes up its earlier submission), saves the run.
+                "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "1",
+                "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "5",
                 # standalone starts each component as an `airflow` command: this venv's
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             }

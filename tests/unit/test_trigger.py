@@ -44,6 +44,11 @@ def _recorded_pauses(monkeypatch: pytest.MonkeyPatch, *, sleep_at_most: float = 
     return pauses
 
 
+def _logged(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> str:
+    """What the trigger logged, once: Airflow 2 logs to both the log records and stdout, Airflow 3 to one of them."""
+    return caplog.text if "Kling task" in caplog.text else capfd.readouterr().out
+
+
 def _messages(pattern: str, logged: str) -> list[str]:
     """Each logged message that is ``pattern`` whole: from a word's start to the line's end (or, in structlog's
     lines, to the logger's name)."""
@@ -135,7 +140,7 @@ def test_a_trigger_told_to_end_the_task_leaves_it_to_a_worker_where_it_cannot_se
     trigger.task_instance = task_instance
     [event] = _raw_events(trigger)
     assert not isinstance(event, TaskSuccessEvent) and event.payload["status"] == "succeed"
-    logged = caplog.text + capfd.readouterr().out
+    logged = _logged(caplog, capfd)
     said = _messages("Could not set the task's XComs from the trigger: a worker resumes the task instead", logged)
     assert len(said) == (0 if task_instance is None else 1)
 
@@ -171,7 +176,7 @@ def test_a_trigger_told_to_end_the_task_sets_each_xcom_through_the_triggerer_the
     task, url = (message.value for message in sent)
     assert task["task_id"] == task_id and task["task_status"] == "succeed"
     assert url == task["task_result"]["videos"][0]["url"]
-    logged = caplog.text + capfd.readouterr().out
+    logged = _logged(caplog, capfd)
     ended = rf"Kling task {task_id} ended succeed after \d+ s; videos: {re.escape(url)}"
     assert len(_messages(ended + ": the Airflow task ends here, with no worker to resume it", logged)) == 1
 
@@ -310,7 +315,7 @@ def test_each_status_change_is_logged_once(cometapi_sandbox, caplog, capfd, monk
     monkeypatch.setattr(cometapi_sandbox, "render_seconds", 4.0)
     task_id = _submitted(cometapi_sandbox)
     _events(KlingTaskTrigger(task_id, deadline=time.time() + 15, poll_interval=0.05))
-    logged = caplog.text if "Kling task" in caplog.text else capfd.readouterr().out  # Airflow 2 logs to both
+    logged = _logged(caplog, capfd)
     for status in ("submitted", "processing", "succeed"):
         assert len(_messages(rf"Kling task {task_id} is {status} after \d+ s", logged)) == 1, status
 
