@@ -194,7 +194,13 @@ def test_the_sensor_refuses_a_blank_task_id_before_asking(cometapi_sandbox, klin
 
 def test_a_deferrable_sensor_hands_the_wait_to_the_trigger_with_a_fixed_deadline(cometapi_sandbox):
     sensor = KlingTaskSensor(
-        task_id="wait", kling_task_id="880001", deferrable=True, timeout=600, poke_interval=7, kling_conn_id="other"
+        task_id="wait",
+        kling_task_id="880001",
+        deferrable=True,
+        timeout=600,
+        poke_interval=7,
+        kling_conn_id="other",
+        endpoint="image2video",
     )
     before = time.time()
     with pytest.raises(TaskDeferred) as deferred:
@@ -202,6 +208,7 @@ def test_a_deferrable_sensor_hands_the_wait_to_the_trigger_with_a_fixed_deadline
     classpath, kwargs = deferred.value.trigger.serialize()
     assert classpath == "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
     assert (kwargs["kling_task_id"], kwargs["kling_conn_id"], kwargs["poll_interval"]) == ("880001", "other", 7)
+    assert kwargs["endpoint"] == "image2video"  # the trigger reads the task on its endpoint's route
     assert before + 600 <= kwargs["deadline"] <= time.time() + 600
     assert deferred.value.method_name == "execute_complete" and cometapi_sandbox.requests == []
 
@@ -231,6 +238,14 @@ def test_a_sensor_its_trigger_ended_and_yet_resumed_reads_the_task_again(cometap
     sensor.kling_task_id = task["task_id"]
     assert sensor.execute_complete(task_context(), "success") == task
     assert sensor.kling_video_url == task["task_result"]["videos"][0]["url"]
+
+
+def test_a_sensor_resumed_on_its_ended_wait_reads_the_task_on_its_endpoints_route(kling_sandbox):
+    # Kling's own API finds a task only on its endpoint's route.
+    task_id = KlingHook().create_task("image2video", image="https://images.example/still.png")["task_id"]
+    time.sleep(kling_sandbox.render_seconds + 0.1)
+    sensor = KlingTaskSensor(task_id="wait", kling_task_id=task_id, endpoint="image2video")
+    assert sensor.execute_complete(task_context(), "success")["task_status"] == "succeed"
 
 
 def test_a_sensor_resumed_on_a_success_its_task_no_longer_shows_fails_and_may_retry(cometapi_sandbox, sensor):

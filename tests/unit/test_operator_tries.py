@@ -307,6 +307,17 @@ def test_a_task_its_trigger_ended_and_yet_resumed_reads_its_result_again(cometap
     assert operator.kling_video_url == task["task_result"]["videos"][0]["url"]
 
 
+def test_a_task_its_trigger_ended_and_yet_resumed_reads_its_result_on_its_endpoints_route(kling_sandbox):
+    # Kling's own API finds a task only on its endpoint's route.
+    from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
+
+    done = KlingHook().create_task("image2video", image="https://images.example/still.png")
+    time.sleep(kling_sandbox.render_seconds + 0.1)
+    store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "task_id": done["task_id"]}})
+    operator = KlingImage2VideoOperator(task_id="animate", image="https://images.example/still.png")
+    assert operator.execute_complete(task_context(store=store), "success")["task_status"] == "succeed"
+
+
 def test_a_task_resumed_on_a_success_its_kling_task_no_longer_shows_fails_and_may_retry(cometapi_sandbox):
     cometapi_sandbox.render_seconds = 60
     rendering = KlingHook().create_text2video("a fox")
