@@ -9,7 +9,8 @@ from :mod:`airflow.providers.common.compat.sdk`, as in the official providers. T
   its result.
 - :func:`remember_video_url` and :func:`stored_video_url`: the extra link's URL. Airflow 3 asks the
   link on the worker when the task ends; Airflow 2 asks it in the webserver, from an XCom.
-- :func:`xcoms_the_trigger_sets`: whether a deferred task's trigger may end it (Airflow 3.3's end-from-trigger).
+- :func:`xcoms_the_trigger_sets`: whether a deferred task's trigger may end it (Airflow 3.3's end-from-trigger), and
+  :func:`task_its_trigger_ended`: the Kling task of one that is resumed all the same.
 - :func:`amask_secret`: masking from a trigger without blocking the triggerer's event loop.
 """
 
@@ -22,6 +23,8 @@ from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import BaseOperator, Context, TaskInstanceKey
+
+    from airflow_provider_kling.hooks.kling import KlingHook
 
 #: The XCom key under which, on Airflow 2, the operator and the sensor leave the link's URL.
 VIDEO_URL_XCOM_KEY = "kling_video_url"
@@ -139,6 +142,27 @@ def xcoms_the_trigger_sets(task: BaseOperator, context: Context) -> dict[str, st
         return None
     xcoms = {KlingVideoLink().xcom_key: "video_url"}
     return {XCOM_RETURN_KEY: "task", **xcoms} if task.do_xcom_push else xcoms
+
+
+def task_its_trigger_ended(hook: KlingHook, task_id: str, endpoint: str) -> dict[str, Any]:
+    """
+    The Kling task of an Airflow task that its trigger ended on the task's success and that a runner resumes all the
+    same, with the bare end event ("success") and none of the XComs the trigger set: read again. A task that has not
+    ended (its success no longer shown) raises a retryable
+    :class:`~airflow_provider_kling.exceptions.KlingError`; an ended one is the caller's to judge.
+
+    :param hook: the hook of the operator or sensor.
+    :param task_id: the Kling task's id.
+    :param endpoint: the endpoint it was submitted to.
+    """
+    from airflow_provider_kling.contract import task_status
+    from airflow_provider_kling.exceptions import KlingError
+
+    task = hook.get_task(task_id, endpoint)
+    status = task_status(task)
+    if status is None or status.is_active:
+        raise KlingError(f"Kling task {task_id} is {task.get('task_status')!r}, yet its trigger saw it succeed")
+    return task
 
 
 async def amask_secret(secret: str) -> None:

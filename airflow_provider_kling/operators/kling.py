@@ -189,16 +189,10 @@ class KlingVideoOperator(BaseOperator):
         # A runner that resumes a task its trigger ended passes the bare end event ("success") and none of the XComs
         # the trigger set (Airflow 3.3's dag.test() does not: it gives triggers no task instance, so none ends a task).
         if isinstance(event, str):
-            from airflow_provider_kling.contract import task_status
+            from airflow_provider_kling._compat import task_its_trigger_ended
 
             record = self._submission_store(context).get(SUBMISSION_STATE_KEY)
-            task = self.hook.get_task(record["task_id"], self.endpoint)
-            status = task_status(task)
-            if status is None or status.is_active:
-                raise KlingError(
-                    f"Kling task {record['task_id']} is {task.get('task_status')!r}, yet its trigger saw it succeed"
-                )
-            return self._result(context, task)
+            return self._result(context, task_its_trigger_ended(self.hook, record["task_id"], self.endpoint))
         status, message = event["status"], event["message"]
         self.log.info(message)
         if status == "timeout":

@@ -137,11 +137,10 @@ class KlingTaskSensor(BaseSensorOperator):
         with contextlib.suppress(KlingError):
             self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
         if isinstance(event, str):  # the bare end event of a task its trigger ended, resumed all the same
-            task = self.hook.get_task(self.kling_task_id, self.endpoint)
-            if not self._done(context, task):
-                raise KlingError(
-                    f"Kling task {self.kling_task_id} is {task.get('task_status')!r}, yet its trigger saw it succeed"
-                )
+            from airflow_provider_kling._compat import task_its_trigger_ended
+
+            task = task_its_trigger_ended(self.hook, self.kling_task_id, self.endpoint)
+            self._done(context, task)
             return task
         status, message = event["status"], event["message"]
         if status == "timeout":
