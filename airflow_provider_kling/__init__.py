@@ -10,7 +10,7 @@ DOCUMENTATION_URL = "https://pypi.org/project/airflow-provider-kling/"
 
 #: How the ``kling`` connection form reads in the Airflow UI: key, access key, base URL and extras show.
 CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    # The port stays on the form: Airflow 3.3.0 to 3.3.2 refuse the connection list's Test button for a connection
+    # The port stays on the form: on Airflow 3.3.1 and 3.3.2 the connection list's Test button fails for a connection
     # saved without one (the UI sends port 0; apache/airflow#73298). 443, with an https base URL, is harmless.
     "hidden_fields": ["schema", "extra"],
     "relabeling": {
@@ -23,7 +23,7 @@ CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "password": "CometAPI key (sk-...), or Kling's secret key",
         "login": "Kling's access key; empty for CometAPI",
         "host": "https://api.cometapi.com",
-        "port": "the base URL's (443 for https); set it for Airflow 3.3.0-3.3.2's Test button",
+        "port": "the base URL's (443 for https); set it for Airflow 3.3.1-3.3.2's Test button",
     },
 }
 
