@@ -15,6 +15,7 @@ picks the UI's port (default 8080).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -36,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = Path(os.environ.get("KLING_DEMO_DIR", REPO / ".kling-demo")).resolve()
 DAG_ID = "kling_quickstart"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_BASE_URL = "https://api.cometapi.com"
 steps: list[tuple[str, float]] = []
 #: Where this script speaks: the terminal (a copy of stdout's descriptor), even while stdout goes to the log file.
 console = os.fdopen(os.dup(1), "w", buffering=1)
@@ -129,12 +131,15 @@ def check_connection(host: str, own_key: bool) -> None:
 
     ok, message = KlingHook().test_connection()
     if not ok:
-        fix = (
-            "Check KLING_API_KEY (your CometAPI key, sk-...) and KLING_BASE_URL (default https://api.cometapi.com)"
-            if own_key
-            else "The local sandbox did not answer: run again, or with --verbose to see why"
+        if not own_key:
+            fix = "The local sandbox did not answer: run again, or with --verbose to see why"
+        elif message.startswith("The API key was refused"):
+            fix = "Check KLING_API_KEY (the connection's password here: your CometAPI key, sk-...)"
+        else:
+            fix = f"Check KLING_BASE_URL ({DEFAULT_BASE_URL} unless set)"
+        raise QuickstartError(
+            f"The Kling endpoint at {host} was not usable: {message.rstrip('.')}. {fix}. Nothing was submitted."
         )
-        raise QuickstartError(f"The Kling endpoint at {host} was not usable: {message} {fix}. Nothing was submitted.")
 
 
 def cause_in(log: Path) -> str:
@@ -198,7 +203,8 @@ def run(verbose: bool) -> Path:
     path = Path(video["stored_path"].removeprefix("file://"))
     if path.read_bytes()[4:8] != b"ftyp":
         raise QuickstartError(f"{path} is not an MP4 file")
-    say(f"\nVideo URL:  {video['url']}")
+    served = "" if os.environ.get("KLING_API_KEY") else " (served by the local sandbox while this script ran)"
+    say(f"\nVideo URL:  {video['url']}{served}")
     say(f"Stored at:  {path} ({path.stat().st_size} bytes)")
     say("Timings:    " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps))
     if log is not None:
@@ -210,7 +216,11 @@ def endpoint(stack: ExitStack) -> tuple[str, str]:
     """The base URL and key of the Kling endpoint: CometAPI's with KLING_API_KEY, else a sandbox started here."""
     api_key = os.environ.get("KLING_API_KEY")
     if api_key:
-        host = os.environ.get("KLING_BASE_URL", "https://api.cometapi.com")
+        host = os.environ.get("KLING_BASE_URL", DEFAULT_BASE_URL)
+        if urlsplit(host).scheme not in ("http", "https"):
+            raise QuickstartError(
+                f"KLING_BASE_URL is {host!r}: give it with http:// or https://, for example {DEFAULT_BASE_URL}"
+            )
         local = urlsplit(host).hostname in LOCAL_HOSTS
         say(f"Using {host} with KLING_API_KEY" + (" (a local address)" if local else ": this generation is paid for"))
         return host, api_key
@@ -325,24 +335,32 @@ def stop(airflow: subprocess.Popen) -> None:
             airflow.wait()
 
 
-def port_argument(arguments: list[str]) -> int:
-    if "--port" not in arguments:
-        return 8080
-    given = arguments[arguments.index("--port") + 1 :][:1]
-    if not given or not given[0].isdigit():
-        raise QuickstartError("--port needs a number, for example --port 8081")
-    return int(given[0])
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bash scripts/quickstart.sh",
+        allow_abbrev=False,
+        description="Generate one video with the kling_quickstart example DAG and store it. Without KLING_API_KEY a "
+        "local Kling sandbox stands in for CometAPI (nothing is spent); KLING_BASE_URL overrides CometAPI's address "
+        "and KLING_DEMO_DIR the folder of Airflow's home and the videos (default .kling-demo/).",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show Airflow's own output, and any traceback")
+    parser.add_argument("--ui", action="store_true", help="run it in airflow standalone, to watch in the UI")
+    parser.add_argument("--port", type=int, help="the UI's port with --ui (default 8080)")
+    arguments = parser.parse_args()
+    if arguments.port is not None and not arguments.ui:
+        parser.error("--port is the UI's port: give it with --ui")
+    return arguments
 
 
 def main() -> int:
-    arguments = sys.argv[1:]
-    verbose = "--verbose" in arguments
+    arguments = parse_arguments()
+    verbose = arguments.verbose
     if not verbose:
         warnings.simplefilter("ignore")
         os.environ["PYTHONWARNINGS"] = "ignore"  # and in the Airflow commands this starts
     try:
-        if "--ui" in arguments:
-            watch_in_the_ui(port_argument(arguments))
+        if arguments.ui:
+            watch_in_the_ui(8080 if arguments.port is None else arguments.port)
         else:
             run(verbose)
     except KeyboardInterrupt:

@@ -50,6 +50,7 @@ def test_the_main_job_stores_a_playable_mp4_and_runs_again(tmp_path):
     assert len(videos) == 2
     for output in outputs:
         assert output.count("Video URL:") == output.count("Stored at:") == 1, output
+        assert "(served by the local sandbox while this script ran)" in output
         assert "warning" not in output.lower() and "paid" not in output, output
         stored = Path(output.split("Stored at:  ")[1].split(" (")[0])
         data = stored.read_bytes()
@@ -71,6 +72,46 @@ def test_a_wrong_key_ends_in_one_paragraph_with_the_fix_and_submits_nothing(tmp_
     assert "Traceback" not in output and "sk-wrong-key" not in output
     assert len(output.splitlines()) < 8, output
     assert cometapi_sandbox.submissions == []
+
+
+def test_a_host_that_does_not_answer_is_named_as_the_fix_not_the_key(tmp_path):
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = _quickstart(tmp_path, KLING_API_KEY="sk-some-key", KLING_BASE_URL=nowhere)
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    [failure] = [line for line in output.splitlines() if line.startswith("quickstart failed:")]
+    assert f"The Kling endpoint at {nowhere} was not usable: The service could not be reached" in failure
+    assert "Check KLING_BASE_URL (https://api.cometapi.com unless set). Nothing was submitted." in failure
+    assert "KLING_API_KEY" not in failure and "Traceback" not in output and "sk-some-key" not in output
+
+
+def test_a_base_url_without_its_scheme_is_refused_before_anything_is_sent(tmp_path, cometapi_sandbox):
+    bare = cometapi_sandbox.url.removeprefix("http://")
+    result = _quickstart(tmp_path, KLING_API_KEY="sk-some-key", KLING_BASE_URL=bare)
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert f"quickstart failed: KLING_BASE_URL is '{bare}': give it with http:// or https://" in output
+    assert "paid" not in output and "Traceback" not in output
+    assert cometapi_sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "refusal"),
+    [(["--verbos"], "unrecognized arguments: --verbos"), (["--port", "8081"], "--port is the UI's port")],
+)
+def test_an_unknown_or_misplaced_option_is_refused_with_the_usage_and_runs_nothing(tmp_path, arguments, refusal):
+    result = subprocess.run(
+        ["bash", "scripts/quickstart.sh", *arguments],
+        cwd=REPO,
+        env=_clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: bash scripts/quickstart.sh [-h] [--verbose] [--ui] [--port PORT]")
+    assert refusal in result.stderr and "sandbox" not in result.stdout
+    assert not (tmp_path / "airflow").exists()
 
 
 def _api(ui: str, path: str) -> dict:
