@@ -131,12 +131,18 @@ def check_connection(host: str, own_key: bool) -> None:
 
     ok, message = KlingHook().test_connection()
     if not ok:
+        about_the_key = re.search(r"API key|password", message)
+        about_the_host = message.startswith("The service could not be reached") or "host" in message
+        key_fix = "KLING_API_KEY (the connection's password here: your CometAPI key, sk-...)"
+        host_fix = f"KLING_BASE_URL ({DEFAULT_BASE_URL} unless set)"
         if not own_key:
             fix = "The local sandbox did not answer: run again, or with --verbose to see why"
-        elif message.startswith("The API key was refused"):
-            fix = "Check KLING_API_KEY (the connection's password here: your CometAPI key, sk-...)"
+        elif about_the_key and not about_the_host:
+            fix = f"Check {key_fix}"
+        elif about_the_host and not about_the_key:
+            fix = f"Check {host_fix}"
         else:
-            fix = f"Check KLING_BASE_URL ({DEFAULT_BASE_URL} unless set)"
+            fix = f"Check {key_fix} and {host_fix}"
         raise QuickstartError(
             f"The Kling endpoint at {host} was not usable: {message.rstrip('.')}. {fix}. Nothing was submitted."
         )
@@ -217,9 +223,9 @@ def endpoint(stack: ExitStack) -> tuple[str, str]:
     api_key = os.environ.get("KLING_API_KEY")
     if api_key:
         host = os.environ.get("KLING_BASE_URL", DEFAULT_BASE_URL)
-        if urlsplit(host).scheme not in ("http", "https"):
+        if urlsplit(host).scheme not in ("http", "https") or not urlsplit(host).hostname:
             raise QuickstartError(
-                f"KLING_BASE_URL is {host!r}: give it with http:// or https://, for example {DEFAULT_BASE_URL}"
+                f"KLING_BASE_URL is {host!r}: give its host with http:// or https://, for example {DEFAULT_BASE_URL}"
             )
         local = urlsplit(host).hostname in LOCAL_HOSTS
         say(f"Using {host} with KLING_API_KEY" + (" (a local address)" if local else ": this generation is paid for"))
@@ -335,6 +341,12 @@ def stop(airflow: subprocess.Popen) -> None:
             airflow.wait()
 
 
+def tcp_port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a number from 1 to 65535, for example 8081")
+    return int(text)
+
+
 def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bash scripts/quickstart.sh",
@@ -345,7 +357,7 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument("--verbose", action="store_true", help="show Airflow's own output, and any traceback")
     parser.add_argument("--ui", action="store_true", help="run it in airflow standalone, to watch in the UI")
-    parser.add_argument("--port", type=int, help="the UI's port with --ui (default 8080)")
+    parser.add_argument("--port", type=tcp_port, help="the UI's port with --ui (default 8080)")
     arguments = parser.parse_args()
     if arguments.port is not None and not arguments.ui:
         parser.error("--port is the UI's port: give it with --ui")

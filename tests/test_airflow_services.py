@@ -197,10 +197,10 @@ def test_the_connection_list_s_test_button_reaches_the_hook_for_a_saved_connecti
         stored = client.get(f"/api/v2/connections/{conn_id}").raise_for_status().json()
         assert stored["password"] != SECRET_KEY  # the UI holds the masked key, never the key
         answer = client.post("/api/v2/connections/test", json=list_test_button_body(stored))
-    version = Version(airflow_version)
-    if port is None and version == Version("3.3.2"):  # Airflow's bug (apache/airflow#73298): save the port
+    version = Version(airflow_version).release[:3]
+    if port is None and version == (3, 3, 2):  # Airflow's bug (apache/airflow#73298): save the port
         assert answer.status_code == 400 and "differs from the stored connection" in answer.text, answer.text
-    elif port is None and version == Version("3.3.1"):  # the same bug: the masked key is tested, not the stored one
+    elif port is None and version == (3, 3, 1):  # the same bug: the masked key is tested, not the stored one
         assert answer.json()["status"] is False and "The API key was refused" in answer.json()["message"], answer.text
     else:
         assert answer.json()["status"] is True and "accepted" in answer.json()["message"], answer.text

@@ -85,19 +85,34 @@ def test_a_host_that_does_not_answer_is_named_as_the_fix_not_the_key(tmp_path):
     assert "KLING_API_KEY" not in failure and "Traceback" not in output and "sk-some-key" not in output
 
 
-def test_a_base_url_without_its_scheme_is_refused_before_anything_is_sent(tmp_path, cometapi_sandbox):
-    bare = cometapi_sandbox.url.removeprefix("http://")
-    result = _quickstart(tmp_path, KLING_API_KEY="sk-some-key", KLING_BASE_URL=bare)
+def test_a_malformed_key_is_named_as_the_fix_not_the_host(tmp_path, cometapi_sandbox):
+    result = _quickstart(tmp_path, KLING_API_KEY="sk-pasted with a space", KLING_BASE_URL=cometapi_sandbox.url)
     assert result.returncode == 1
     output = result.stdout + result.stderr
-    assert f"quickstart failed: KLING_BASE_URL is '{bare}': give it with http:// or https://" in output
+    [failure] = [line for line in output.splitlines() if line.startswith("quickstart failed:")]
+    assert "Check KLING_API_KEY (the connection's password here: your CometAPI key, sk-...). Nothing" in failure
+    assert "KLING_BASE_URL" not in failure and "Traceback" not in output and "pasted" not in output
+    assert cometapi_sandbox.requests == []
+
+
+@pytest.mark.parametrize("without", ["scheme", "host"])
+def test_a_base_url_without_its_scheme_or_host_is_refused_before_anything_is_sent(tmp_path, cometapi_sandbox, without):
+    base_url = cometapi_sandbox.url.removeprefix("http://") if without == "scheme" else "http://"
+    result = _quickstart(tmp_path, KLING_API_KEY="sk-some-key", KLING_BASE_URL=base_url)
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert f"quickstart failed: KLING_BASE_URL is '{base_url}': give its host with http:// or https://" in output
     assert "paid" not in output and "Traceback" not in output
     assert cometapi_sandbox.requests == []
 
 
 @pytest.mark.parametrize(
     ("arguments", "refusal"),
-    [(["--verbos"], "unrecognized arguments: --verbos"), (["--port", "8081"], "--port is the UI's port")],
+    [
+        (["--verbos"], "unrecognized arguments: --verbos"),
+        (["--port", "8081"], "--port is the UI's port"),
+        (["--ui", "--port", "0"], "'0' is not a port: give a number from 1 to 65535"),
+    ],
 )
 def test_an_unknown_or_misplaced_option_is_refused_with_the_usage_and_runs_nothing(tmp_path, arguments, refusal):
     result = subprocess.run(
@@ -112,6 +127,16 @@ def test_an_unknown_or_misplaced_option_is_refused_with_the_usage_and_runs_nothi
     assert result.stderr.startswith("usage: bash scripts/quickstart.sh [-h] [--verbose] [--ui] [--port PORT]")
     assert refusal in result.stderr and "sandbox" not in result.stdout
     assert not (tmp_path / "airflow").exists()
+
+
+def test_help_is_shown_before_any_install(tmp_path):
+    env = {**_clean_env(tmp_path), "KLING_VENV": str(tmp_path / "no-venv")}
+    result = subprocess.run(
+        ["bash", "scripts/quickstart.sh", "--help"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: bash scripts/quickstart.sh") and "KLING_BASE_URL" in result.stdout
+    assert not (tmp_path / "no-venv").exists()
 
 
 def _api(ui: str, path: str) -> dict:
