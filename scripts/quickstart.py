@@ -161,13 +161,14 @@ def run(verbose: bool) -> Path:
     log = None if verbose else DEMO / "last-run.log"
     if log is not None:
         log.write_bytes(b"")
-    configure(home, videos, poll_interval=10 if os.environ.get("KLING_API_KEY") else 1)
+    own_key = bool(os.environ.get("KLING_API_KEY"))
+    configure(home, videos, poll_interval=10 if own_key else 1)
     with ExitStack() as stack:
         started = time.monotonic()
         host, api_key = endpoint(stack)
         os.environ["AIRFLOW_CONN_KLING_DEFAULT"] = json.dumps({"conn_type": "kling", "host": host, "password": api_key})
         with output_to(log):
-            check_connection(host, own_key=bool(os.environ.get("KLING_API_KEY")))
+            check_connection(host, own_key=own_key)
         step("check the Kling endpoint", started)
 
         started = time.monotonic()
@@ -209,7 +210,7 @@ def run(verbose: bool) -> Path:
     path = Path(video["stored_path"].removeprefix("file://"))
     if path.read_bytes()[4:8] != b"ftyp":
         raise QuickstartError(f"{path} is not an MP4 file")
-    served = "" if os.environ.get("KLING_API_KEY") else " (served by the local sandbox while this script ran)"
+    served = "" if own_key else " (served by the local sandbox while this script ran)"
     say(f"\nVideo URL:  {video['url']}{served}")
     say(f"Stored at:  {path} ({path.stat().st_size} bytes)")
     say("Timings:    " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps))
@@ -223,11 +224,12 @@ def endpoint(stack: ExitStack) -> tuple[str, str]:
     api_key = os.environ.get("KLING_API_KEY")
     if api_key:
         host = os.environ.get("KLING_BASE_URL", DEFAULT_BASE_URL)
-        if urlsplit(host).scheme not in ("http", "https") or not urlsplit(host).hostname:
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise QuickstartError(
                 f"KLING_BASE_URL is {host!r}: give its host with http:// or https://, for example {DEFAULT_BASE_URL}"
             )
-        local = urlsplit(host).hostname in LOCAL_HOSTS
+        local = parts.hostname in LOCAL_HOSTS
         say(f"Using {host} with KLING_API_KEY" + (" (a local address)" if local else ": this generation is paid for"))
         return host, api_key
     from airflow_provider_kling.sandbox import KlingSandbox
@@ -242,7 +244,8 @@ def watch_in_the_ui(port: int) -> None:
     """Run the example in ``airflow standalone``, trigger it once, print where to watch it; stop on Ctrl+C."""
     home, videos = DEMO / "ui-airflow", DEMO / "videos"
     home.mkdir(parents=True, exist_ok=True)
-    configure(home, videos, poll_interval=10 if os.environ.get("KLING_API_KEY") else 1)
+    own_key = bool(os.environ.get("KLING_API_KEY"))
+    configure(home, videos, poll_interval=10 if own_key else 1)
     log = DEMO / "ui-airflow.log"
     if not port_is_free(port):
         raise QuickstartError(f"Port {port} is in use (another Airflow?): choose another with --port")
@@ -273,7 +276,7 @@ def watch_in_the_ui(port: int) -> None:
             }
         )
         with output_to(log):
-            check_connection(host, own_key=bool(os.environ.get("KLING_API_KEY")))
+            check_connection(host, own_key=own_key)
         # Stop Airflow with this script, however it ends: standalone runs in a session of its own.
         for ending in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(ending, lambda *_: sys.exit(0))

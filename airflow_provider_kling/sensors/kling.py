@@ -140,12 +140,11 @@ class KlingTaskSensor(BaseSensorOperator):
             from airflow_provider_kling._compat import task_its_trigger_ended
 
             task = task_its_trigger_ended(self.hook, self.kling_task_id, self.endpoint)
-            self._done(context, task)
-            return task
-        status, message = event["status"], event["message"]
-        if status == "timeout":
-            raise AirflowSensorTimeout(message)
-        if status == "error":
-            raise (KlingError if event.get("retryable") else KlingPermanentError)(message)
-        self._done(context, event["task"])
-        return event["task"]
+        elif event["status"] == "timeout":
+            raise AirflowSensorTimeout(event["message"])
+        elif event["status"] == "error":
+            raise (KlingError if event.get("retryable") else KlingPermanentError)(event["message"])
+        else:
+            task = event["task"]
+        self._done(context, task)
+        return task
