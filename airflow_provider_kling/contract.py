@@ -943,18 +943,45 @@ _KLING_CODES: dict[int, tuple[type[KlingError], str]] = {
     1300: (KlingContentPolicyError, "platform policy triggered"),
     1301: (KlingContentPolicyError, "content safety policy triggered"),
     1302: (KlingTransientError, "rate limited"),
-    1303: (KlingTransientError, "concurrency or QPS over the account limit"),
+    1303: (KlingTransientError, "parallel task over resource pack limit (the account's concurrency)"),
     1304: (KlingAccountError, "IP not on the allow list"),
     5000: (KlingTransientError, "server error"),
     5001: (KlingTransientError, "temporarily unavailable"),
     5002: (KlingTransientError, "server timeout"),
 }
 
+#: What to do about each account refusal that no wait fixes, named in its error.
+_ACCOUNT_FIXES = {
+    1100: "check the account's status in the Kling (or CometAPI) console",
+    1101: "the account is in arrears: top up its balance, then run the task again",
+    1102: "the account's resource pack is used up or has expired: buy or renew one, then run the task again",
+    1304: "this machine's IP address is not on the key's allow list: add it there",
+}
+
+#: Kling's code for requests sent too fast, and for a submission over the account's concurrency.
+REQUESTS_TOO_FAST_CODE = 1302
+ACCOUNT_BUSY_CODE = 1303
 #: Kling codes that say the request was refused before any work began (safe to send again).
-_REFUSED_CODES = frozenset({1302, 1303, 5001})
+_REFUSED_CODES = frozenset({REQUESTS_TOO_FAST_CODE, ACCOUNT_BUSY_CODE, 5001})
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
 #: Kling codes for requests over the account's rate or concurrency.
-RATE_LIMIT_CODES = frozenset({1302, 1303})
+RATE_LIMIT_CODES = frozenset({REQUESTS_TOO_FAST_CODE, ACCOUNT_BUSY_CODE})
+
+
+def is_account_busy(error: KlingError) -> bool:
+    """
+    Whether a submission was refused for the account's concurrency, before any work: Kling's 1303 ("parallel task
+    over resource pack limit"), or an HTTP 429 that carries no Kling code (a relay's own text, which may stand for
+    1303) and none of the account refusals that no wait fixes. Only time fixes it: a task on the account must end.
+
+    :param error: what a submission raised.
+    """
+    return (
+        isinstance(error, KlingTransientError)
+        and not error.ambiguous
+        and error.status == 429
+        and error.code != REQUESTS_TOO_FAST_CODE
+    )
 
 
 def is_rate_limited(error: KlingError) -> bool:
@@ -990,6 +1017,8 @@ def _kling_error(
 ) -> KlingError:
     error_class, meaning = _KLING_CODES.get(code, (None, "unknown error"))
     text = redact(f"Kling error: {message or meaning}", secret)
+    if code in _ACCOUNT_FIXES:
+        text = f"{text}: {_ACCOUNT_FIXES[code]}"
     if error_class is KlingAuthError:
         text = f"{_KEY_REFUSED}: {text}"
     details: dict[str, Any] = {"status": status, "code": code, "request_id": _field(request_id, secret)}

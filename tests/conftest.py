@@ -131,6 +131,8 @@ def reset_sandbox(server: KlingSandbox, monkeypatch: pytest.MonkeyPatch) -> Klin
     server.chaos_rate = 0.0
     server.latency = 0.0
     server.rate_limit = 0.0
+    server.concurrency = 0
+    server.units = "1"
     monkeypatch.setenv("AIRFLOW_CONN_KLING_DEFAULT", connection_json(server))
     return server
 

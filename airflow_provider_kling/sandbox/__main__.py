@@ -51,6 +51,17 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="API requests a second the key may send; beyond it, HTTP 429 (1302 on kling) (default: 0, no limit)",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="tasks the account renders at once; beyond it a submission gets HTTP 429, code 1303 (default: 0, none)",
+    )
+    parser.add_argument(
+        "--units",
+        default="1",
+        help="what each succeeded task reports as charged (final_unit_deduction); 'none' reports nothing (default: 1)",
+    )
     args = parser.parse_args(argv)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -68,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         profile=args.profile,
         access_key=args.access_key,
         rate_limit=args.rate_limit,
+        concurrency=args.concurrency,
+        units=None if args.units.lower() == "none" else args.units,
     ) as sandbox:
         print(f"Kling sandbox ({args.profile}) listening on {sandbox.url} (key: {args.api_key})", flush=True)
         done.wait()

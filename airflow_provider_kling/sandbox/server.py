@@ -14,10 +14,13 @@ serve a small, real MP4 as the result. Requests are validated by the same code a
 A prompt containing ``sandbox:fail`` renders to a ``failed`` task. Faults (error answers, delays,
 lost answers) can be queued with :meth:`KlingSandbox.inject` or ``POST /_sandbox/faults``, or
 drawn at random for a share of requests (``chaos_rate``, ``POST /_sandbox/chaos``); ``rate_limit``
-(``POST /_sandbox/rate_limit``) answers 429 beyond a number of requests a second. ``GET /_sandbox/stats``
-counts requests, faults (``rate_limited`` among them), connections opened and the most requests answered
-at once; ``GET /_sandbox/ended/<task id>`` answers 404 until the task ends, for generic HTTP sensors
-(the benchmarks compare one).
+(``POST /_sandbox/rate_limit``) answers 429 beyond a number of requests a second; ``concurrency``
+(``POST /_sandbox/concurrency``) plays the account's limit on tasks rendering at once, refusing a submission
+beyond it with HTTP 429 and code 1303, as Kling does (wrapped by the relay on ``cometapi``).
+``GET /_sandbox/stats`` counts requests, faults (``rate_limited`` among them), connections opened, the most
+requests answered at once, submissions refused for the account's concurrency and the most tasks rendering at
+once; ``GET /_sandbox/ended/<task id>`` answers 404 until the task ends, for generic HTTP sensors (the benchmarks
+compare one).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from airflow_provider_kling.contract import (
+    ACCOUNT_BUSY_CODE,
     ACTIVE_STATUSES,
     BACKENDS,
     ENDPOINTS,
@@ -56,6 +60,8 @@ log = logging.getLogger(__name__)
 
 FAIL_MARKER = "sandbox:fail"
 FAIL_MESSAGE = "Sandbox: the prompt asked this task to fail"
+#: Kling's message for a submission over the account's concurrency.
+ACCOUNT_BUSY_MESSAGE = "parallel task over resource pack limit"
 VIDEO_PATH = "/sandbox/videos/"
 CONTROL_PATH = "/_sandbox/"
 PROFILES = ("cometapi", "kling")
@@ -122,6 +128,10 @@ CHAOS_FAULTS = (
 )
 
 
+class AccountBusy(Exception):
+    """A submission beyond the account's concurrency: Kling refuses it with HTTP 429 and code 1303."""
+
+
 @dataclass
 class SandboxTask:
     """One generation in the sandbox; its status follows from the time since it was submitted."""
@@ -134,6 +144,13 @@ class SandboxTask:
     fails: bool
     started: float = field(default_factory=time.monotonic)
     notified: str = ""
+    #: What the task is charged (``final_unit_deduction``) once it succeeds; None: not reported.
+    units: str | None = "1"
+
+    @property
+    def ends(self) -> float:
+        """When the render ends (``time.monotonic()``): the account's slot is held until then."""
+        return self.started + self.render_seconds
 
     def status(self) -> str:
         """The task's status now."""
@@ -171,7 +188,8 @@ class SandboxTask:
                     }
                 ]
             }
-            task["final_unit_deduction"] = "1"
+            if self.units is not None:
+                task["final_unit_deduction"] = self.units
         return task
 
 
@@ -197,6 +215,10 @@ class KlingSandbox:
     :param rate_limit: API requests a second the key may send (0: no limit); beyond it, HTTP 429 in the
         relay's envelope (``cometapi``) or with code 1302 (``kling``), after the latency, as a token bucket
         holding one second's worth.
+    :param concurrency: how many tasks the account renders at once (0: no limit). A task holds a slot from its
+        submission until it ends, failed ones too, whatever its endpoint; a submission beyond the limit is refused
+        with HTTP 429 and code 1303 (wrapped as ``fail_to_fetch_task`` on ``cometapi``), creating nothing.
+    :param units: what each succeeded task reports as charged (``final_unit_deduction``); None reports nothing.
     """
 
     def __init__(
@@ -214,9 +236,13 @@ class KlingSandbox:
         profile: str = "cometapi",
         access_key: str = "sandbox-access-key",
         rate_limit: float = 0.0,
+        concurrency: int = 0,
+        units: str | None = "1",
     ) -> None:
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+        if concurrency < 0:
+            raise ValueError(f"concurrency must be a whole number of tasks from 0, not {concurrency!r}")
         self.api_key = api_key
         self.access_key = access_key
         self.profile = profile
@@ -235,6 +261,11 @@ class KlingSandbox:
         #: When each of :attr:`requests` arrived (``time.monotonic()``).
         self.request_times: list[float] = []
         self.rate_limit = rate_limit
+        self.concurrency = concurrency
+        self.units = units
+        #: Submissions refused for the account's concurrency, and the most tasks rendering at once.
+        self.refused_for_concurrency = 0
+        self.most_rendering = 0
         self._rate_tokens: float | None = None  # None: a full bucket
         self._rate_checked = 0.0
         #: API requests being answered now, and the most at once since the last reset.
@@ -318,6 +349,8 @@ class KlingSandbox:
             self.request_times.clear()
             self._rate_tokens = None
             self.most_in_flight = 0
+            self.refused_for_concurrency = 0
+            self.most_rendering = 0
             self.submissions.clear()
             self.video_requests.clear()
             self.user_agents.clear()
@@ -337,6 +370,8 @@ class KlingSandbox:
                 "connections_opened": self.connections_opened,
                 "most_in_flight": self.most_in_flight,
                 "most_connections_open": self.most_connections_open,
+                "refused_for_concurrency": self.refused_for_concurrency,
+                "most_rendering": self.most_rendering,
             }
 
     def over_rate_limit(self) -> bool:
@@ -377,7 +412,10 @@ class KlingSandbox:
         return None
 
     def create_task(self, body: dict[str, Any], endpoint: Endpoint = TEXT2VIDEO) -> SandboxTask:
-        """Validate and store a submitted task; raises KlingValidationError like the real service."""
+        """
+        Validate and store a submitted task; raises KlingValidationError like the real service, and
+        :class:`AccountBusy` when the account's :attr:`concurrency` is full.
+        """
         # Fields the contract does not know are taken and ignored: Kling's answer to them is undocumented.
         known, extra = split_request_fields(body, endpoint)
         clean = build_request(endpoint, known, backend=self.backend, extra_fields=extra)
@@ -391,6 +429,12 @@ class KlingSandbox:
                 and any(task.body.get("external_task_id") == external_id for task in self.tasks.values())
             ):
                 raise KlingValidationError("external_task_id", f"{external_id!r} already exists: it must be unique")
+            now = time.monotonic()
+            rendering = sum(1 for task in self.tasks.values() if task.ends > now)
+            if self.concurrency and rendering >= self.concurrency:
+                self.refused_for_concurrency += 1
+                raise AccountBusy(ACCOUNT_BUSY_MESSAGE)
+            self.most_rendering = max(self.most_rendering, rendering + 1)
             task = SandboxTask(
                 task_id=str(next(self._ids)),
                 body=clean,
@@ -398,6 +442,8 @@ class KlingSandbox:
                 created_ms=int(time.time() * 1000),
                 render_seconds=self.render_seconds + self.render_spread * self._render_draws.random(),
                 fails=FAIL_MARKER in json.dumps([clean.get("prompt"), clean.get("multi_prompt")]),
+                started=now,
+                units=self.units,
             )
             self.tasks[task.task_id] = task
         return task
@@ -551,6 +597,21 @@ def _chaos(body: Any) -> Callable[[KlingSandbox], None]:
     return apply
 
 
+def _concurrency(body: Any) -> Callable[[KlingSandbox], None]:
+    """What ``POST /_sandbox/concurrency`` does with its body: ``{"limit": tasks rendering at once, 0 for none}``."""
+    if not isinstance(body, dict) or set(body) != {"limit"}:
+        raise ValueError('the body must be a JSON object {"limit": tasks rendering at once, 0 for no limit}')
+    limit = body["limit"]
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be a whole number of tasks from 0, not {limit!r}")
+
+    def apply(sandbox: KlingSandbox) -> None:
+        with sandbox._lock:
+            sandbox.concurrency = limit
+
+    return apply
+
+
 def _rate_limit(body: Any) -> Callable[[KlingSandbox], None]:
     """What ``POST /_sandbox/rate_limit`` does with its body: ``{"rate": requests a second, 0 for none}``."""
     if not isinstance(body, dict) or set(body) != {"rate"}:
@@ -568,7 +629,7 @@ def _rate_limit(body: Any) -> Callable[[KlingSandbox], None]:
 
 
 #: The controls that take a JSON body, each with what it does with it.
-_CONTROLS = {"faults": _faults, "chaos": _chaos, "rate_limit": _rate_limit}
+_CONTROLS = {"faults": _faults, "chaos": _chaos, "rate_limit": _rate_limit, "concurrency": _concurrency}
 
 
 def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
@@ -689,6 +750,8 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                     if not isinstance(body, dict):
                         return sandbox.kling_error(400, 1200, "the request body must be a JSON object")
                     task = sandbox.create_task(body, endpoint)
+                except AccountBusy as error:
+                    return sandbox.kling_error(429, ACCOUNT_BUSY_CODE, str(error))
                 except ValueError as error:
                     return sandbox.kling_error(400, 1201, str(error))
                 created = task.as_json(sandbox.url)
