@@ -148,3 +148,10 @@ class KlingTaskFailedError(KlingError):
 
 class KlingWaitTimeoutError(KlingError):
     """The task did not end within the wait's ``timeout``; the generation may still finish in Kling."""
+
+
+class KlingNoFreeSlotError(KlingWaitTimeoutError):
+    """
+    No slot on the account came free within the wait: every submission was refused for the account's concurrency,
+    so none created a task. Retryable: a later try submits the same generation again.
+    """

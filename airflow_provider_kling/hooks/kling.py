@@ -33,6 +33,7 @@ from airflow_provider_kling.contract import (
     build_request,
     check_image_bytes,
     endpoint_named,
+    is_account_busy,
     is_rate_limited,
     listed_image,
     loggable_body,
@@ -46,6 +47,7 @@ from airflow_provider_kling.exceptions import (
     KlingConfigurationError,
     KlingError,
     KlingInvalidRequestError,
+    KlingNoFreeSlotError,
     KlingPermanentError,
     KlingSubmissionUnknownError,
     KlingTaskNotFoundError,
@@ -86,6 +88,8 @@ ASYNC_POOL_SIZE = ASYNC_CLIENTS * ASYNC_CLIENT_CONNECTIONS
 DEFAULT_REQUESTS_PER_SECOND = 10.0
 MIN_REQUESTS_PER_SECOND = 0.01
 MAX_REQUESTS_PER_SECOND = 10_000.0
+#: How long a submission waits for a free slot on the account when nothing else bounds it, in seconds.
+DEFAULT_SLOT_TIMEOUT = 3600.0
 #: Kling's own API: how long a signed token lives, and how long before its end a new one is made.
 JWT_LIFETIME = 1800
 JWT_RENEW_BEFORE = 300
@@ -113,6 +117,11 @@ class KlingSettings:
     requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
     #: Every form of the key to register with the secrets masker (as given, and as sent).
     secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def account(self) -> tuple[str, str, str | None, str]:
+        """Who the service counts concurrency for: the key (with Kling's access key) at this base URL."""
+        return (self.backend.name, self.base_url, self.access_key, self.api_key)
 
 
 def _number(conn_id: str, name: str, value: Any, default: float, *, minimum: float, maximum: float) -> float:
@@ -343,9 +352,15 @@ class _KlingHookBase(BaseHook):
             raise KlingWaitTimeoutError(f"The deadline passed before {what}")
         return min(settings.timeout, remaining)
 
-    def _retry_policy(self, settings: KlingSettings) -> dict[str, Any]:
-        """Keyword arguments for tenacity's ``Retrying`` and ``AsyncRetrying``: one policy for both."""
-        from tenacity import retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
+    def _retry_policy(self, settings: KlingSettings, *, account_busy: bool = True) -> dict[str, Any]:
+        """
+        Keyword arguments for tenacity's ``Retrying`` and ``AsyncRetrying``: one policy for both.
+
+        :param settings: the connection's settings.
+        :param account_busy: whether a refusal for the account's concurrency is retried like any transient error
+            (False: it is raised at once, for a wait for a free slot to take over).
+        """
+        from tenacity import retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
         # Parts that take the same arguments on every tenacity since 8.2 (wait_exponential_jitter's do not).
         backoff = wait_exponential(multiplier=settings.retry_delay, max=MAX_RETRY_DELAY) + wait_random(
@@ -369,8 +384,11 @@ class _KlingHookBase(BaseHook):
                 error,
             )
 
+        def retryable(error: BaseException) -> bool:
+            return isinstance(error, KlingTransientError) and (account_busy or not is_account_busy(error))
+
         return {
-            "retry": retry_if_exception_type(KlingTransientError),
+            "retry": retry_if_exception(retryable),
             "stop": stop_after_attempt(settings.retry_limit + 1),
             "wait": wait,
             "before_sleep": log_retry,
@@ -548,13 +566,17 @@ class KlingHook(_KlingHookBase):
         *,
         on_unknown_submission: str = "resubmit",
         extra_fields: Mapping[str, Any] | None = None,
+        slot_timeout: float | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
         """
         Submit a Kling video task and return the task object (the answer's ``data``).
 
         Every field is validated before anything is sent; only the fields given are sent. A refused
-        submission (429 with 1302/1303, 503 with 5001) is sent again after a pause. When a
+        submission (429 with 1302, 503 with 5001) is sent again after a pause. One refused for the account's
+        concurrency (429 with 1303, or a 429 without a Kling code) waits for a free slot: it is sent again
+        after a pause that doubles with each refusal (from the connection's ``retry_delay`` to 60 s, with
+        jitter) until ``slot_timeout``, logging how long it has waited. When a
         submission's answer is lost (a timeout, a reset, a gateway's 502/504/524), whether it created
         a task is unknown: on a backend that looks tasks up by ``external_task_id`` (Kling's own
         API) the hook asks, and sends again only if there is none; elsewhere (CometAPI, or an endpoint
@@ -575,10 +597,15 @@ class KlingHook(_KlingHookBase):
             (no retry, nothing more paid).
         :param extra_fields: request fields the provider does not know yet (a newer service's), sent
             as given and logged; the service, not the provider, checks them.
+        :param slot_timeout: the longest wait for a free slot on the account, in seconds, within the hook's
+            ``deadline``; past it :class:`~airflow_provider_kling.exceptions.KlingWaitTimeoutError` is raised.
+            0 raises the refusal itself at once (a deferrable operator then waits in the triggerer). Default:
+            until the hook's ``deadline``, or an hour without one.
         :param fields: the endpoint's request fields.
         """
         from tenacity import Retrying
 
+        from airflow_provider_kling.concurrency import slot_pause
         from airflow_provider_kling.contract import check_choice
 
         check_choice("on_unknown_submission", on_unknown_submission, UNKNOWN_SUBMISSION_POLICIES)
@@ -612,7 +639,34 @@ class KlingHook(_KlingHookBase):
                 )
                 return found
 
-        return Retrying(**self._retry_policy(settings))(submit)
+        retrying = Retrying(**self._retry_policy(settings, account_busy=False))
+        waited_from = time.time()
+        if slot_timeout is None:
+            slot_timeout = math.inf if self.deadline is not None else DEFAULT_SLOT_TIMEOUT
+        wait_until = min(waited_from + slot_timeout, math.inf if self.deadline is None else self.deadline)
+        refusals = 0
+        while True:
+            try:
+                return retrying(submit)
+            except KlingError as error:
+                if not is_account_busy(error) or slot_timeout == 0:
+                    raise
+                refusals += 1
+                pause = slot_pause(refusals, settings.retry_delay, getattr(error, "retry_after", None))
+                waited = time.time() - waited_from
+                if time.time() + pause > wait_until:
+                    raise KlingNoFreeSlotError(
+                        f"No free slot on the Kling account within {waited:.0f} s: the submission was refused "
+                        f"{refusals} times for the account's concurrency ({error})"
+                    ) from None
+                self.log.info(
+                    "Waiting for a free slot on the Kling account (its concurrency is full; refused %d times): "
+                    "%.0f s so far, submitting again in %.1f s",
+                    refusals,
+                    waited,
+                    pause,
+                )
+                time.sleep(pause)
 
     def get_task(self, task_id: str, endpoint: str = "text2video") -> dict[str, Any]:
         """

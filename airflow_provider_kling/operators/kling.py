@@ -156,8 +156,68 @@ class KlingVideoOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Find this task instance's earlier generation, or validate and submit a new one; then wait for it."""
         self._check_writable(self._output_folder())
-        task, submitted = self._find_or_submit(context)
-        deadline = time.time() + self.timeout
+        return self._submit_and_wait(context, time.time() + self.timeout, read_record=context["ti"].try_number > 1)
+
+    def submit_after_slot_wait(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Submit again once the triggerer found a slot that may be free on the account; then wait as before."""
+        from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingWaitTimeoutError
+
+        self.log.info(event["message"])
+        if event["status"] == "timeout":
+            raise KlingWaitTimeoutError(event["message"])
+        if event["status"] == "error":
+            raise (KlingError if event.get("retryable") else KlingPermanentError)(event["message"])
+        return self._submit_and_wait(
+            context,
+            event["deadline"],
+            read_record=True,
+            waiting_since=event["waiting_since"],
+            refusals=event["refusals"],
+        )
+
+    def _submit_and_wait(
+        self,
+        context: Context,
+        deadline: float,
+        *,
+        read_record: bool,
+        waiting_since: float | None = None,
+        refusals: int = 0,
+    ) -> dict[str, Any]:
+        """
+        Find or submit the generation and wait for it, all by ``deadline``; deferrable, a submission refused for the
+        account's concurrency waits for a free slot in the triggerer (a blocking one waits in the hook).
+
+        :param context: the running task's context.
+        :param deadline: when the task's ``timeout`` ends (``time.time()``).
+        :param read_record: whether an earlier try or wait may have left a submission record to read.
+        :param waiting_since: when the generation was first refused for the account's concurrency, if it was.
+        :param refusals: how many times it was refused so far.
+        """
+        from airflow_provider_kling.contract import is_account_busy
+        from airflow_provider_kling.exceptions import KlingError
+
+        try:
+            task, submitted = self._find_or_submit(context, deadline, read_record=read_record)
+        except KlingError as error:
+            if not (self.deferrable and is_account_busy(error)):
+                raise
+            from airflow_provider_kling.triggers.kling import KlingSlotTrigger
+
+            self.log.info(
+                "Kling refused the submission for the account's concurrency (%s): waiting for a free slot in the "
+                "triggerer",
+                error,
+            )
+            self.defer(
+                trigger=KlingSlotTrigger(
+                    kling_conn_id=self.kling_conn_id,
+                    deadline=deadline,
+                    waiting_since=time.time() if waiting_since is None else waiting_since,
+                    refusals=refusals + 1,
+                ),
+                method_name="submit_after_slot_wait",
+            )
         if not self.wait_for_completion or self._has_ended(task):
             return self._result(context, task)
         if self.deferrable:
@@ -172,6 +232,7 @@ class KlingVideoOperator(BaseOperator):
                     endpoint=self.endpoint,
                     render_kind=self._render_kind() if submitted else None,
                     end_with_xcoms=self._xcoms_the_trigger_sets(context),
+                    cost_tags=self._cost_tags(),
                 ),
                 method_name="execute_complete",
             )
@@ -192,7 +253,8 @@ class KlingVideoOperator(BaseOperator):
             from airflow_provider_kling._compat import task_its_trigger_ended
 
             record = self._submission_store(context).get(SUBMISSION_STATE_KEY)
-            return self._result(context, task_its_trigger_ended(self.hook, record["task_id"], self.endpoint))
+            task = task_its_trigger_ended(self.hook, record["task_id"], self.endpoint)
+            return self._result(context, task, cost_reported=True)
         status, message = event["status"], event["message"]
         self.log.info(message)
         if status == "timeout":
@@ -224,6 +286,13 @@ class KlingVideoOperator(BaseOperator):
 
         return None if self.output_path is not None else xcoms_the_trigger_sets(self, context)
 
+    def _cost_tags(self) -> dict[str, str]:
+        """The tags of this operator's cost metrics (see :func:`~airflow_provider_kling.cost.metric_tags`)."""
+        from airflow_provider_kling.cost import metric_tags
+
+        fields = self._request_fields()
+        return metric_tags(self.kling_conn_id, self.endpoint, fields.get("model_name"), fields.get("mode"))
+
     def _render_kind(self) -> str:
         """What renders of this operator's generations have in common: the trigger learns how long they take."""
         fields = self._request_fields()
@@ -231,26 +300,29 @@ class KlingVideoOperator(BaseOperator):
             [self.kling_conn_id, self.endpoint, *(str(fields.get(name)) for name in ("model_name", "mode", "duration"))]
         )
 
-    def _find_or_submit(self, context: Context) -> tuple[dict[str, Any], bool]:
+    def _find_or_submit(self, context: Context, deadline: float, *, read_record: bool) -> tuple[dict[str, Any], bool]:
         """
         The earlier try's generation if it lives; else a new one, submitted; and whether it was submitted now.
         The request is checked (and its images read) only for a new one: a retry whose image has gone since still
-        takes up what it paid for.
+        takes up what it paid for. A submission refused for the account's concurrency is recorded as having created
+        nothing, and raised (deferrable) or waited out until ``deadline`` (blocking).
         """
         from airflow_provider_kling.contract import (
             TaskStatus,
             endpoint_named,
+            is_account_busy,
             loggable_body,
             split_request_fields,
             task_status,
         )
+        from airflow_provider_kling.exceptions import KlingError, KlingNoFreeSlotError
 
         kind = endpoint_named(self.endpoint)
         store = self._submission_store(context)
         # A first try has no earlier submission to find: it reads nothing (a missing Variable is logged as an error).
-        record = store.get(SUBMISSION_STATE_KEY) if context["ti"].try_number > 1 else {}
+        record = store.get(SUBMISSION_STATE_KEY) if read_record else {}
         generation = int(record.get("generation", 1))
-        if record:
+        if record and not record.get("refused"):  # a refused submission created nothing: it is sent again
             earlier = self._earlier_generation(record)
             if earlier is not None and task_status(earlier) is not TaskStatus.FAILED:
                 self.log.info(
@@ -279,13 +351,20 @@ class KlingVideoOperator(BaseOperator):
         record = {"generation": generation, **ids}
         store.set(SUBMISSION_STATE_KEY, record)
         self.log.info("Submitting a Kling %s task: %s", kind.name, json.dumps(loggable_body({**body, **ids})))
-        task = self.hook.create_task(
-            self.endpoint,
-            **split_request_fields(body, kind)[0],
-            **ids,
-            extra_fields=self.extra_fields,
-            on_unknown_submission=self.on_unknown_submission,
-        )
+        try:
+            task = self.hook.create_task(
+                self.endpoint,
+                **split_request_fields(body, kind)[0],
+                **ids,
+                extra_fields=self.extra_fields,
+                on_unknown_submission=self.on_unknown_submission,
+                # Deferrable, the wait for a free slot is the triggerer's; blocking, it is this worker's.
+                slot_timeout=0 if self.deferrable else max(deadline - time.time(), 0.001),
+            )
+        except KlingError as error:
+            if is_account_busy(error) or isinstance(error, KlingNoFreeSlotError):
+                store.set(SUBMISSION_STATE_KEY, {**record, "refused": True})
+            raise
         self.log.info("Kling task %s submitted (%s)", task["task_id"], task.get("task_status"))
         store.set(SUBMISSION_STATE_KEY, {**record, "task_id": task["task_id"]})
         return task, True
@@ -347,9 +426,14 @@ class KlingVideoOperator(BaseOperator):
         status = task_status(task)
         return status is not None and not status.is_active
 
-    def _result(self, context: Context, task: dict[str, Any]) -> dict[str, Any]:
+    def _result(self, context: Context, task: dict[str, Any], *, cost_reported: bool = False) -> dict[str, Any]:
+        """
+        Turn the Kling task into the try's result: a failure raised; a success's videos stored, its cost reported
+        (unless its trigger ``cost_reported`` already), its link and Asset events set.
+        """
         from airflow_provider_kling._compat import remember_video_url
         from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
+        from airflow_provider_kling.cost import UNITS_KEY, report_cost, units_charged
         from airflow_provider_kling.exceptions import KlingTaskFailedError
 
         self._kling_task = task
@@ -359,6 +443,10 @@ class KlingVideoOperator(BaseOperator):
         if status is TaskStatus.SUCCEED:  # else submitted, not waited for: a sensor takes it from here
             urls = succeeded_video_urls(task)
             self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
+            if cost_reported:
+                task[UNITS_KEY] = units_charged(task)
+            else:
+                report_cost(task, self._cost_tags(), self.log)
             folder = self._output_folder()
             if folder is not None:
                 self._store_videos(task, folder)

@@ -72,9 +72,20 @@ class KlingTaskSensor(BaseSensorOperator):
 
         return KlingHook(self.kling_conn_id)
 
-    def _done(self, context: Context, task: dict[str, Any]) -> bool:
+    def _cost_tags(self) -> dict[str, str]:
+        """The tags of the cost metrics of the task waited for: the sensor does not know its model and mode."""
+        from airflow_provider_kling.cost import metric_tags
+
+        return metric_tags(self.kling_conn_id, self.endpoint, "unknown", "unknown")
+
+    def _done(self, context: Context, task: dict[str, Any], *, cost_reported: bool = False) -> bool:
+        """
+        Whether the Kling task ended well: a failure raises; a success reports its cost (unless its trigger
+        ``cost_reported`` already) and sets the link.
+        """
         from airflow_provider_kling._compat import remember_video_url
         from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
+        from airflow_provider_kling.cost import UNITS_KEY, report_cost, units_charged
         from airflow_provider_kling.exceptions import KlingPermanentError
 
         status = task_status(task)
@@ -86,6 +97,10 @@ class KlingTaskSensor(BaseSensorOperator):
             return False
         urls = succeeded_video_urls(task)
         self.log.info("Kling task %s ended %s; videos: %s", self.kling_task_id, status.value, ", ".join(urls))
+        if cost_reported:
+            task[UNITS_KEY] = units_charged(task)
+        else:
+            report_cost(task, self._cost_tags(), self.log)
         self.kling_video_url = urls[0]
         remember_video_url(context, urls[0])
         return True
@@ -124,6 +139,7 @@ class KlingTaskSensor(BaseSensorOperator):
                 poll_interval=self.poke_interval,
                 endpoint=self.endpoint,
                 end_with_xcoms=xcoms_the_trigger_sets(self, context),
+                cost_tags=self._cost_tags(),
             ),
             method_name="execute_complete",
         )
@@ -136,7 +152,8 @@ class KlingTaskSensor(BaseSensorOperator):
 
         with contextlib.suppress(KlingError):
             self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
-        if isinstance(event, str):  # the bare end event of a task its trigger ended, resumed all the same
+        # The bare end event of a task its trigger ended (having reported its cost), resumed all the same.
+        if isinstance(event, str):
             from airflow_provider_kling._compat import task_its_trigger_ended
 
             task = task_its_trigger_ended(self.hook, self.kling_task_id, self.endpoint)
@@ -146,5 +163,12 @@ class KlingTaskSensor(BaseSensorOperator):
             raise (KlingError if event.get("retryable") else KlingPermanentError)(event["message"])
         else:
             task = event["task"]
+        self._done(context, task, cost_reported=isinstance(event, str))
+        return task
+        if event["status"] == "timeout":
+            raise AirflowSensorTimeout(event["message"])
+        elif event["status"] == "error":
+            raise (KlingError if event.get("retryable") else KlingPermanentError)(event["message"])
+        task = event["task"]
         self._done(context, task)
         return task

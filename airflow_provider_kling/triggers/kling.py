@@ -1,8 +1,10 @@
-"""Trigger that waits for one Kling task in the triggerer, polling with the async hook."""
+"""Triggers that wait in the triggerer: for one Kling task to end, polling with the async hook, and for a free slot
+on the account."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import deque
@@ -11,7 +13,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
+from airflow_provider_kling.concurrency import slot_queues
 from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
+from airflow_provider_kling.cost import UNITS_KEY, report_cost, units_charged
 
 #: The shares of ``poll_interval`` between a wait's later polls, drawn uniformly: never more than the
 #: interval, so that a task's end is seen within one ``poll_interval`` of it, as with fixed polls; about 5%
@@ -102,6 +106,8 @@ class KlingTaskTrigger(BaseTrigger):
         each key mapped to what it holds: ``task`` (the task object) or ``video_url`` (its first video's URL).
         Failures, timeouts and errors still resume the task on a worker, which fails it, retrying where a retry can
         help; so does a success where the XComs cannot be set from here. None (default): every end resumes the task.
+    :param cost_tags: the tags of the generation's cost metrics (see :func:`~airflow_provider_kling.cost.metric_tags`),
+        reported here when the trigger ends the task itself (a worker that resumes it reports them otherwise).
     """
 
     def __init__(
@@ -114,6 +120,7 @@ class KlingTaskTrigger(BaseTrigger):
         endpoint: str = "text2video",
         render_kind: str | None = None,
         end_with_xcoms: dict[str, str] | None = None,
+        cost_tags: dict[str, str] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Airflow's, untyped (untyped_calls_exclude misses super())
         self.kling_task_id = kling_task_id
@@ -124,6 +131,7 @@ class KlingTaskTrigger(BaseTrigger):
         self.endpoint = endpoint
         self.render_kind = render_kind
         self.end_with_xcoms = end_with_xcoms
+        self.cost_tags = cost_tags
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the kwargs that recreate this trigger."""
@@ -138,6 +146,7 @@ class KlingTaskTrigger(BaseTrigger):
                 "endpoint": self.endpoint,
                 "render_kind": self.render_kind,
                 "end_with_xcoms": self.end_with_xcoms,
+                "cost_tags": self.cost_tags,
             },
         )
 
@@ -214,15 +223,20 @@ class KlingTaskTrigger(BaseTrigger):
                 if known is not None and known.is_active:
                     under_way_at = sent_at
                 if known is not None and not known.is_active:
+                    # Its slot on the account is free: a wait for one in this triggerer may submit.
+                    slot_queues.task_ended((await hook.get_settings()).account)
                     if known is TaskStatus.SUCCEED and self.render_kind:
                         render_times.remember(self.render_kind, under_way_at - self.started_at)
                     message = f"Kling task {self.kling_task_id} ended {status} after {elapsed:.0f} s"
                     if urls:
                         message += f"; videos: {', '.join(urls)}"
-                    if urls and self.end_with_xcoms and await self._set_xcoms({"task": task, "video_url": urls[0]}):
-                        self.log.info("%s: the Airflow task ends here, with no worker to resume it", message)
-                        yield TaskSuccessEvent()
-                        return
+                    if urls and self.end_with_xcoms:
+                        task = {**task, UNITS_KEY: units_charged(task)}
+                        if await self._set_xcoms({"task": task, "video_url": urls[0]}):
+                            self.log.info("%s: the Airflow task ends here, with no worker to resume it", message)
+                            report_cost(task, self.cost_tags or {}, self.log)
+                            yield TaskSuccessEvent()
+                            return
                     yield self._event(status, message, task)
                     return
                 remaining = self.deadline - time.time()
@@ -232,3 +246,95 @@ class KlingTaskTrigger(BaseTrigger):
                 pause = poll_delay(self.poll_interval, first=False)
         finally:
             await hook.close()
+
+
+#: How often a wait for a free slot logs that it is still waiting, in seconds.
+SLOT_WAIT_LOG_INTERVAL = 60.0
+
+
+class KlingSlotTrigger(BaseTrigger):
+    """
+    Wait for a free slot on the Kling account, then yield exactly one event, for the operator to submit again.
+
+    The wait joins the account's :class:`~airflow_provider_kling.concurrency.SlotQueue` in this triggerer,
+    at the place ``waiting_since`` gives it, and is released when a task of the account that this triggerer
+    polls ends, or to try when none has ended for a while. It sends no request: the operator submits, on a
+    worker, with everything that keeps a generation from being paid for twice. All state is in the
+    serialized kwargs, so a triggerer restart puts the wait back at its place.
+
+    The event's payload is a dict with ``status`` (``slot``, ``timeout`` or ``error``), ``message``, and, for
+    ``slot``, ``deadline``, ``refusals`` and ``waiting_since`` as given (the operator carries them on).
+
+    :param kling_conn_id: the Airflow connection of type ``kling``.
+    :param deadline: when to give up, as seconds since the epoch (``time.time()``): the task's timeout.
+    :param waiting_since: when the generation was first refused for the account's concurrency (seconds since the
+        epoch): its place in the queue, and the time it has waited.
+    :param refusals: how many times its submission has been refused so far.
+    """
+
+    def __init__(self, kling_conn_id: str, deadline: float, waiting_since: float, refusals: int = 1) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow's, untyped (untyped_calls_exclude misses super())
+        self.kling_conn_id = kling_conn_id
+        self.deadline = deadline
+        self.waiting_since = waiting_since
+        self.refusals = refusals
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the classpath and the kwargs that recreate this trigger."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "kling_conn_id": self.kling_conn_id,
+                "deadline": self.deadline,
+                "waiting_since": self.waiting_since,
+                "refusals": self.refusals,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait in the account's queue until released or past the deadline; yield one event."""
+        from airflow_provider_kling.exceptions import KlingError
+        from airflow_provider_kling.hooks.kling import KlingAsyncHook
+
+        try:
+            settings = await KlingAsyncHook(self.kling_conn_id).get_settings()
+        except KlingError as error:
+            yield TriggerEvent({"status": "error", "message": str(error), "retryable": error.retryable})
+            return
+        queue = slot_queues.of(settings.account, settings.retry_delay)
+        released = queue.join(self.waiting_since)
+        try:
+            while not released.done():
+                remaining = self.deadline - time.time()
+                waited = time.time() - self.waiting_since
+                if remaining <= 0:
+                    yield TriggerEvent(
+                        {
+                            "status": "timeout",
+                            "message": f"No free slot on the Kling account within the task's timeout: waited "
+                            f"{waited:.0f} s, refused {self.refusals} times for the account's concurrency",
+                        }
+                    )
+                    return
+                self.log.info(
+                    "Waiting for a free slot on the Kling account (its concurrency is full; refused %d times): "
+                    "%.0f s so far, %d waits ahead in this triggerer",
+                    self.refusals,
+                    waited,
+                    queue.ahead_of(released),
+                )
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(released), min(SLOT_WAIT_LOG_INTERVAL, remaining))
+        finally:
+            released.cancel()  # a wait cancelled before its release gives its place up
+        waited = time.time() - self.waiting_since
+        yield TriggerEvent(
+            {
+                "status": "slot",
+                "message": f"A slot may be free on the Kling account ({released.result()}): submitting again after "
+                f"{waited:.0f} s of waiting",
+                "deadline": self.deadline,
+                "refusals": self.refusals,
+                "waiting_since": self.waiting_since,
+            }
+        )

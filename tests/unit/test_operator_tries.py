@@ -303,7 +303,7 @@ def test_a_task_its_trigger_ended_and_yet_resumed_reads_its_result_again(cometap
     store = StateStore({SUBMISSION_STATE_KEY: {"generation": 1, "task_id": done["task_id"]}})
     operator = _operator()
     task = operator.execute_complete(task_context(store=store), "success")
-    assert task == KlingHook().get_task(done["task_id"]) and task["task_status"] == "succeed"
+    assert task == {**KlingHook().get_task(done["task_id"]), "units_charged": "1"} and task["task_status"] == "succeed"
     assert operator.kling_video_url == task["task_result"]["videos"][0]["url"]
 
 

@@ -72,6 +72,7 @@ def test_serialize_gives_back_every_argument():
         endpoint="video-extend",
         render_kind="kling_eu video-extend None None None",
         end_with_xcoms={"return_value": "task"},
+        cost_tags={"conn_id": "kling_eu", "endpoint": "video-extend", "model": "default", "mode": "default"},
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_kling.triggers.kling.KlingTaskTrigger"
@@ -84,6 +85,7 @@ def test_serialize_gives_back_every_argument():
         "endpoint": "video-extend",
         "render_kind": "kling_eu video-extend None None None",
         "end_with_xcoms": {"return_value": "task"},
+        "cost_tags": {"conn_id": "kling_eu", "endpoint": "video-extend", "model": "default", "mode": "default"},
     }
 
 
