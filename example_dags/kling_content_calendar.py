@@ -5,6 +5,15 @@ The day's prompts come from ``prompts/content_calendar.json`` (by weekday, ``{da
 the run's date). Generations fan out with dynamic task mapping and wait in the triggerer, so
 hundreds of them hold no worker slots. Each video is stored under ``KLING_OUTPUT_PATH/<date>/`` and
 announced on the ``file:///kling/videos`` asset; ``kling_video_published`` runs on every such event.
+The manifest says what each video cost and the run's total (the units Kling charged).
+
+The generations run in the ``kling`` pool (``KLING_POOL`` names another), which caps how many Kling tasks
+the deployment runs at once, deferred ones included, at the account's concurrency. Create it once::
+
+    airflow pools set kling 5 "Kling account concurrency" --include-deferred
+
+Without the pool the fan-out still succeeds: each submission beyond the account's limit waits for a free
+slot in the triggerer.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from airflow_provider_kling.operators.kling import KlingText2VideoOperator
 PROMPTS = Path(__file__).parent / "prompts" / "content_calendar.json"
 OUTPUT = os.environ.get("KLING_OUTPUT_PATH", "file:///tmp/kling-videos")
 NEW_VIDEOS = Asset(uri="file:///kling/videos")
+KLING_POOL = os.environ.get("KLING_POOL", "kling")
 
 with DAG(
     dag_id="kling_content_calendar",
@@ -45,6 +55,7 @@ with DAG(
         deferrable=True,
         poll_interval=float(os.environ.get("KLING_POLL_INTERVAL", "10")),
         retries=2,
+        pool=KLING_POOL,
         outlets=[NEW_VIDEOS],
     ).expand(prompt=prompts_of_the_day())
 
@@ -52,12 +63,24 @@ with DAG(
     def write_manifest(results: list[dict], ds: str | None = None) -> str:
         manifest = ObjectStoragePath(f"{OUTPUT}/{ds}/manifest.json")
         entries = [
-            {"kling_task_id": result["task_id"], "url": video["url"], "stored_path": video.get("stored_path")}
+            {
+                "kling_task_id": result["task_id"],
+                "url": video["url"],
+                "stored_path": video.get("stored_path"),
+                "units_charged": result["units_charged"],
+            }
             for result in results
             for video in result["task_result"]["videos"]
         ]
+        costs = [result["units_charged"] for result in results]
+        known = [float(units) for units in costs if units != "unknown"]
+        summary = {"generations": len(costs), "units_charged": sum(known), "of_unknown_cost": len(costs) - len(known)}
         manifest.parent.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(json.dumps({"date": ds, "videos": entries}, indent=2))
+        manifest.write_text(json.dumps({"date": ds, "videos": entries, "summary": summary}, indent=2))
+        print(
+            f"{ds}: {summary['generations']} videos, {summary['units_charged']:g} units charged"
+            f" ({summary['of_unknown_cost']} of unknown cost)"
+        )
         return str(manifest)
 
     write_manifest(videos.output)

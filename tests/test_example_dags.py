@@ -59,15 +59,20 @@ def test_quickstart_stores_a_playable_video(examples, sandbox, capfd):
     reason="Airflow 3.0's dag.test() leaves a DAG's assets inactive (its DAG processor activates them), so tasks "
     "with outlets fail before they start; README: Airflow versions",
 )
-def test_content_calendar_fans_out_collects_a_manifest_and_announces_the_asset(examples, sandbox):
+def test_content_calendar_fans_out_collects_a_manifest_and_announces_the_asset(examples, sandbox, capfd):
     day = pendulum.datetime(2026, 11, 23, tz="UTC")  # a Monday
     dag_run, tis = run(examples, "kling_content_calendar", day)
     assert dag_run.state == "success"
     assert sorted(key for key in tis if key[0] == "generate") == [("generate", 0), ("generate", 1)]
+    assert examples.dags["kling_content_calendar"].get_task("generate").pool == "kling"  # the account's cap
     prompts = {submission["prompt"] for submission in sandbox.submissions}  # the mapped tasks run in any order
     assert "A city waking up on 2026-11-23, time-lapse of lights switching on" in prompts and len(prompts) == 2
     manifest = json.loads((AIRFLOW_HOME / "videos" / "2026-11-23" / "manifest.json").read_text())
     assert len(manifest["videos"]) == 2
+    # What the run cost: each video's units as Kling reported them, and the total.
+    assert [entry["units_charged"] for entry in manifest["videos"]] == ["1", "1"]
+    assert manifest["summary"] == {"generations": 2, "units_charged": 2, "of_unknown_cost": 0}
+    assert "2026-11-23: 2 videos, 2 units charged (0 of unknown cost)" in "".join(capfd.readouterr())
     for entry in manifest["videos"]:
         assert (AIRFLOW_HOME / entry["stored_path"].removeprefix(f"file://{AIRFLOW_HOME}/")).exists()
 
