@@ -476,6 +476,16 @@ def test_the_connection_test_says_when_the_host_is_not_the_kling_api(cometapi_sa
             ]
         ],
         (
+            {"conn_type": "kling", "password": "sk-kling-config-check", "extra": '{"backend": '},
+            KlingValidationError,
+            "connection 'kling_default' extra: is not JSON",
+        ),
+        (
+            {"conn_type": "kling", "password": "sk-kling-config-check", "extra": "[1, 2]"},
+            KlingValidationError,
+            "extra: got list; allowed: a JSON object",
+        ),
+        (
             {"conn_type": "kling", "password": "sk-kling-config-check", "extra": {"backend": "openai"}},
             KlingValidationError,
             "allowed: cometapi, kling",

@@ -139,6 +139,24 @@ def _number(conn_id: str, name: str, value: Any, default: float, *, minimum: flo
     return number
 
 
+def _extras(conn_id: str, extra: Any) -> dict[str, Any]:
+    """
+    A connection's extras, read from its JSON here: ``Connection.extra_dejson`` masks them synchronously, which
+    Airflow 3.0's triggerer refuses inside its event loop (every secret in them is masked by the hook instead).
+    """
+    if not extra:
+        return {}
+    try:
+        extras = json.loads(extra) if isinstance(extra, str) else extra
+    except ValueError as error:
+        raise KlingValidationError(f"connection {conn_id!r} extra", f"is not JSON ({error})") from None
+    if not isinstance(extras, dict):
+        raise KlingValidationError(
+            f"connection {conn_id!r} extra", f"got {type(extras).__name__}; allowed: a JSON object"
+        )
+    return extras
+
+
 def _flag(conn_id: str, name: str, value: Any) -> bool | None:
     if value in (None, ""):
         return None
@@ -192,7 +210,7 @@ class _KlingHookBase(BaseHook):
     def _settings_from(self, conn: Any) -> KlingSettings:
         """Read a connection; the caller registers the key with the secrets masker."""
         conn_id = self.kling_conn_id
-        extra = conn.extra_dejson
+        extra = _extras(conn_id, conn.extra)
         backend = BACKENDS.get(extra.get("backend") or DEFAULT_BACKEND.name)
         if backend is None:
             raise KlingValidationError(
@@ -281,7 +299,7 @@ class _KlingHookBase(BaseHook):
                 minimum=MIN_REQUESTS_PER_SECOND,
                 maximum=MAX_REQUESTS_PER_SECOND,
             ),
-            secrets=tuple(dict.fromkeys((api_key, given_key))),
+            secrets=tuple(dict.fromkeys((api_key, str(given_key)))),
             extra_models=tuple(name for name in models if name),
         )
 
