@@ -204,16 +204,19 @@ class KlingVideoOperator(BaseOperator):
                 raise
             from airflow_provider_kling.triggers.kling import KlingSlotTrigger
 
+            since = time.time() if waiting_since is None else waiting_since
             self.log.info(
-                "Kling refused the submission for the account's concurrency (%s): waiting for a free slot in the "
-                "triggerer",
+                "Kling refused the submission for the account's concurrency (refused %d times, %.0f s so far): "
+                "waiting for a free slot in the triggerer. %s",
+                refusals + 1,
+                time.time() - since,
                 error,
             )
             self.defer(
                 trigger=KlingSlotTrigger(
                     kling_conn_id=self.kling_conn_id,
                     deadline=deadline,
-                    waiting_since=time.time() if waiting_since is None else waiting_since,
+                    waiting_since=since,
                     refusals=refusals + 1,
                 ),
                 method_name="submit_after_slot_wait",
