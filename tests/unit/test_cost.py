@@ -83,7 +83,7 @@ def _use_statsd(on: bool) -> None:
         from airflow.stats import Stats
 
         type(Stats).factory = statsd_logger.get_statsd_logger if on else NoStatsLogger
-        type(Stats).instance = None
+        Stats.instance = None  # the logger made on first use, kept on the class: made again from the factory
     else:
         factory = stats_utils.get_stats_factory() if on else stats_utils.NoStatsLogger
         stats.initialize(factory=factory, export_legacy_names=False)
