@@ -4,7 +4,7 @@
 # Versions default to 3.1.8 3.2.2 (run before each release); pytest arguments such as -k narrow the tests.
 # For each version: a venv .venv-airflow-VERSION holding that Airflow (with scripts/airflow-pins/LINE.txt,
 # if there is one); then the wheel, installed without a pin, which must leave Airflow's version alone;
-# then the fast unit tests and the provider, hook, operator, sensor, trigger and example-DAG tests
+# then the fast unit tests and the provider, hook, operator, sensor, trigger, example-DAG and pool tests
 # against that wheel.
 # --install-only makes the venvs and stops (CI does it while the main suite runs).
 set -euo pipefail
@@ -22,7 +22,7 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
 done
 [ $# -gt 0 ] && shift  # the --; pytest takes what follows
 [ ${#versions[@]} -gt 0 ] || versions=(3.1.8 3.2.2)
-subset=(tests/unit tests/test_provider.py tests/test_hook.py tests/test_operator.py tests/test_example_dags.py)
+subset=(tests/unit tests/test_provider.py tests/test_hook.py tests/test_operator.py tests/test_example_dags.py tests/test_pool.py)
 
 pip_into() {  # pip_into VENV ARGS...: install, keeping the log; on failure show it and stop
     local venv=$1
@@ -55,7 +55,8 @@ wheel=$(ls dist/lines/airflow_provider_kling-*.whl)
 for version in "${versions[@]}"; do
     venv=.venv-airflow-$version
     pip_into "$venv" --force-reinstall --no-deps "$wheel"
-    pip_into "$venv" "$wheel[test,openlineage]"
+    # psycopg2: tests/test_pool.py runs Airflow 2's scheduler on PostgreSQL.
+    pip_into "$venv" "$wheel[test,openlineage]" psycopg2-binary
     installed=$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("apache-airflow"))')
     if [ "$installed" != "$version" ]; then
         echo "Installing the wheel moved Airflow from $version to $installed" >&2

@@ -4,7 +4,9 @@ Each component runs as its own ``airflow`` process against a private AIRFLOW_HOM
 logging to files under that home. By default the metadata DB is SQLite and the executor the
 LocalExecutor; :class:`ProductionShape` is what our users run instead: PostgreSQL, the
 CeleryExecutor with Redis as its broker, two Celery workers and two triggerers, each server started
-here from Debian's packages. Everything started is stopped by :meth:`AirflowServices.stop`.
+here from Debian's packages. On Airflow 2 the deployment is a scheduler (which parses the DAGs) and a
+triggerer, on PostgreSQL (its LocalExecutor refuses SQLite). Everything started is stopped by
+:meth:`AirflowServices.stop`.
 """
 
 from __future__ import annotations
@@ -82,15 +84,15 @@ class ProductionShape:
     }
 
     @staticmethod
-    def missing() -> str | None:
-        """Why the production shape cannot run on this machine, or None if it can."""
+    def missing(*, celery: bool = True) -> str | None:
+        """Why the production shape (or, without ``celery``, its PostgreSQL) cannot run here, or None if it can."""
         if postgres_bin() is None:
             return "PostgreSQL's server is not installed (Debian: apt-get install postgresql)"
-        if shutil.which("redis-server") is None:
+        if celery and shutil.which("redis-server") is None:
             return "Redis is not installed (Debian: apt-get install redis-server)"
         if os.geteuid() == 0 and shutil.which("runuser") is None:
             return "runuser is missing: PostgreSQL will not run as root"
-        for module in ("psycopg2", "airflow.providers.celery"):
+        for module in ("psycopg2", "airflow.providers.celery")[: 2 if celery else 1]:
             if importlib.util.find_spec(module.split(".")[0]) is None or importlib.util.find_spec(module) is None:
                 return f"{module} is not installed (the project's 'production' extra)"
         return None
@@ -192,13 +194,23 @@ class AirflowServices:
     COMPONENTS: ClassVar[dict[str, list[str]]] = {
         name: [name] for name in ("api-server", "scheduler", "dag-processor", "triggerer")
     }
+    #: Airflow 2's: its scheduler parses the DAGs, and nothing here needs its webserver.
+    AIRFLOW_2_COMPONENTS: ClassVar[dict[str, list[str]]] = {name: [name] for name in ("scheduler", "triggerer")}
 
     def __init__(
         self, dags_folder: Path, env: dict[str, str], parallelism: int = 4, *, production: bool = False
     ) -> None:
-        self.servers = ProductionShape() if production else None
+        from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+
+        self.servers = ProductionShape() if production or not AIRFLOW_V_3_0_PLUS else None
         self.home = Path(tempfile.mkdtemp(prefix="kling-airflow-services-"))
-        self.components = ProductionShape.COMPONENTS if production else self.COMPONENTS
+        self.components = (
+            ProductionShape.COMPONENTS
+            if production
+            else self.COMPONENTS
+            if AIRFLOW_V_3_0_PLUS
+            else self.AIRFLOW_2_COMPONENTS
+        )
         port = free_port()
         self.env = {
             **os.environ,
@@ -235,6 +247,7 @@ class AirflowServices:
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             **(self.servers.airflow_env() if self.servers else {}),
+            **({} if production else {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor"}),
             **env,
         }
         self.processes: dict[str, subprocess.Popen] = {}

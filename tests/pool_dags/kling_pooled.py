@@ -1,0 +1,15 @@
+"""The pool test's DAG: a deferred fan-out in the ``kling`` pool, wider than the pool and the account."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.common.compat.sdk import DAG
+
+from airflow_provider_kling.operators.kling import KlingText2VideoOperator
+
+WIDTH = 6
+
+with DAG("kling_pooled", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
+    KlingText2VideoOperator.partial(
+        task_id="generate", pool="kling", deferrable=True, poll_interval=0.5, retries=0
+    ).expand(prompt=[f"A lantern on step {number}" for number in range(WIDTH)])
