@@ -294,6 +294,9 @@ def watch_in_the_ui(port: int) -> None:
         wait_until(
             airflow, lambda: subprocess.run(unpause, capture_output=True).returncode == 0, "the DAG was read", log
         )
+        # The content-calendar example runs in the kling pool, as the docs recommend: unpaused, it then runs here too.
+        pool = ["pools", "set", "kling", "5", "Kling account concurrency", "--include-deferred"]
+        subprocess.run([sys.executable, "-m", "airflow", *pool], capture_output=True, check=True)
         subprocess.run([sys.executable, "-m", "airflow", "dags", "trigger", DAG_ID], capture_output=True, check=True)
         say(f"Triggered {DAG_ID}. Watch it in the Airflow UI: {ui}/dags/{DAG_ID}")
         say("Every user is an admin in this local Airflow: no login. The task's 'Kling video' link opens the video.")

@@ -187,6 +187,10 @@ def test_the_ui_mode_shows_the_run_and_its_kling_video_link_in_a_browser(tmp_pat
         assert re.search(r'<a [^>]*href="http://127\.0\.0\.1:\d+/sandbox/videos/\d+\.mp4"[^>]*>Kling video</a>', dom)
         paused = {dag["dag_id"] for dag in _api(ui, "/api/v2/dags?paused=true")["dags"]}
         assert "kling_content_calendar" in paused and "kling_quickstart" not in paused  # nothing else spends
+        # The pool the content-calendar example runs in, as the docs recommend: of the account's size, deferred
+        # tasks counted.
+        pool = _api(ui, "/api/v2/pools/kling")
+        assert (pool["slots"], pool["include_deferred"]) == (5, True)
     finally:
         os.killpg(quickstart.pid, signal.SIGTERM)
         quickstart.wait(timeout=90)
