@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_kling._constants import (
+    DEFAULT_BACKEND_NAME,
+    DEFAULT_REQUESTS_PER_SECOND,
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_TIMEOUT,
+)
+
 __version__ = "0.1.0"
 #: Where the provider is documented (its README, as the package index shows it).
 DOCUMENTATION_URL = "https://pypi.org/project/airflow-provider-kling/"
@@ -37,26 +45,26 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
         "schema": {
             "type": ["string", "null"],
             "enum": ["cometapi", "kling", None],
-            "default": "cometapi",
+            "default": DEFAULT_BACKEND_NAME,
         },
     },
     "timeout": {
         "label": "Request timeout (seconds)",
-        "schema": {"type": ["number", "null"], "default": 60},
+        "schema": {"type": ["number", "null"], "default": DEFAULT_TIMEOUT},
     },
     "retry_limit": {
         "label": "Retries of transient errors",
-        "schema": {"type": ["integer", "null"], "default": 5},
+        "schema": {"type": ["integer", "null"], "default": DEFAULT_RETRY_LIMIT},
     },
     "retry_delay": {
         "label": "Base retry delay (seconds)",
-        "schema": {"type": ["number", "null"], "default": 2},
+        "schema": {"type": ["number", "null"], "default": DEFAULT_RETRY_DELAY},
     },
     "requests_per_second": {
         "label": "Requests a second (per triggerer)",
         "description": "The most requests a second that all the waits of one triggerer send with this "
         "connection, together; 10 unless set (our choice: CometAPI publishes no rate).",
-        "schema": {"type": ["number", "null"], "default": 10},
+        "schema": {"type": ["number", "null"], "default": DEFAULT_REQUESTS_PER_SECOND},
     },
     "extra_models": {
         "label": "Extra model names",

@@ -19,7 +19,6 @@ import random
 import time
 import weakref
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 
 #: The longest pause between a blocking wait's tries, and between a queue's probes, in seconds.
 MAX_SLOT_PAUSE = 60.0
@@ -48,11 +47,8 @@ def slot_pause(refusals: int, base: float, retry_after: float | None = None) -> 
     return min(MAX_SLOT_PAUSE, base * 2.0 ** max(0, refusals - 1)) * _share()
 
 
-@dataclass(order=True)
-class _Waiter:
-    waiting_since: float
-    arrival: int
-    released: asyncio.Future[str] = field(compare=False)
+#: A queued wait: when its generation was first refused, its order of arrival, and the future its release sets.
+_Waiter = tuple[float, int, "asyncio.Future[str]"]
 
 
 class SlotQueue:
@@ -81,29 +77,29 @@ class SlotQueue:
         if not self.waiting():
             self.probe_delay = self.base_delay
             self._next_probe = time.monotonic() + self.probe_delay * _share()
-        waiter = _Waiter(waiting_since, next(self._arrivals), loop.create_future())
+        waiter: _Waiter = (waiting_since, next(self._arrivals), loop.create_future())
         heapq.heappush(self._heap, waiter)
         if self._prober is None or self._prober.done():
             self._prober = loop.create_task(self._probe())
-        return waiter.released
+        return waiter[2]
 
     def waiting(self) -> int:
         """How many waits are queued."""
-        return sum(1 for waiter in self._heap if not waiter.released.done())
+        return sum(1 for waiter in self._heap if not waiter[2].done())
 
     def ahead_of(self, released: asyncio.Future[str]) -> int:
         """How many queued waits come before the one :meth:`join` gave ``released`` to."""
-        mine = next((waiter for waiter in self._heap if waiter.released is released), None)
+        mine = next((waiter[:2] for waiter in self._heap if waiter[2] is released), None)
         if mine is None:
             return 0
-        return sum(1 for waiter in self._heap if not waiter.released.done() and waiter < mine)
+        return sum(1 for waiter in self._heap if not waiter[2].done() and waiter[:2] < mine)
 
     def release(self, reason: str) -> bool:
         """Release the first wait in the queue with ``reason``; False when none waits."""
         while self._heap:
-            waiter = heapq.heappop(self._heap)
-            if not waiter.released.done():
-                waiter.released.set_result(reason)
+            released = heapq.heappop(self._heap)[2]
+            if not released.done():
+                released.set_result(reason)
                 self._next_probe = time.monotonic() + self.probe_delay * _share()
                 return True
         return False

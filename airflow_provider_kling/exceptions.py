@@ -94,6 +94,7 @@ class KlingValidationError(KlingInvalidRequestError):
 
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
+        self.problem = problem
         super().__init__(f"Invalid {field}: {problem}")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_provider_kling.contract import listed_image, names_a_file, task_videos
+from airflow_provider_kling.contract import is_file_reference, listed_image, task_videos
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
@@ -43,7 +43,7 @@ def image_locations(fields: Mapping[str, Any]) -> Iterator[str]:
     if isinstance(fields.get("image_list"), (list, tuple)):
         images += [listed_image(item) for item in fields["image_list"]]
     for image in images:
-        if names_a_file(image) or (isinstance(image, str) and image.startswith(("https://", "http://"))):
+        if is_file_reference(image) or (isinstance(image, str) and image.startswith(("https://", "http://"))):
             yield str(image)
 
 

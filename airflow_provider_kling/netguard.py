@@ -1,6 +1,6 @@
 """What the provider lets in from the network: how much of an answer it reads, and which hosts it downloads from.
 
-Sans-IO, like :mod:`airflow_provider_kling.contract`: both hooks feed it what they read.
+Sans-IO, like :mod:`airflow_provider_kling.contract`: the hooks feed it what they read.
 """
 
 from __future__ import annotations
@@ -8,9 +8,16 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
-from airflow_provider_kling.exceptions import KlingTransientError, KlingUnexpectedAnswerError, KlingValidationError
+from airflow_provider_kling.contract import excerpt
+from airflow_provider_kling.exceptions import (
+    KlingPermanentError,
+    KlingTransientError,
+    KlingUnexpectedAnswerError,
+    KlingValidationError,
+)
 
 #: The largest API answer read: a task object is a few KB; anything larger is not Kling's.
 MAX_ANSWER_BYTES = 1 << 20
@@ -92,3 +99,36 @@ def check_video_url(url: object, *, allow_private: bool) -> str:
 def looks_like_video(start: bytes) -> bool:
     """Whether the first bytes of a download are an MP4's (an ISO base media box)."""
     return len(start) >= 8 and start[4:8] in _MP4_FIRST_BOXES
+
+
+def content_length(headers: Mapping[str, str]) -> int | None:
+    """Return the ``Content-Length`` a server announced, or None when it announced none (or nonsense)."""
+    value = headers.get("Content-Length")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def check_video_answer(
+    url: str, status: int, headers: Mapping[str, str], error_start: Callable[[], bytes], max_bytes: int
+) -> None:
+    """
+    Raise unless a video host's answer is a video that may be stored.
+
+    :param url: the URL asked.
+    :param status: the answer's HTTP status.
+    :param headers: the answer's headers.
+    :param error_start: reads the start of the body (at most :data:`MAX_ERROR_BYTES`), to quote in an error.
+    :param max_bytes: the connection's ``max_video_bytes``.
+    """
+    if status != 200:
+        start = excerpt(error_start(), None)
+        text = f"Download of {url} failed: HTTP {status}: {start!r}"
+        retryable = status in (408, 425, 429) or status >= 500
+        raise (KlingTransientError if retryable else KlingPermanentError)(text, status=status)
+    expected = content_length(headers)
+    if expected is not None and expected > max_bytes:
+        raise KlingUnexpectedAnswerError(
+            f"The video at {url} is announced at {expected} bytes, over the connection's max_video_bytes ({max_bytes})"
+        )
+    kind = headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if kind.startswith("text/") or kind in ("application/json", "application/xml", "application/javascript"):
+        raise KlingUnexpectedAnswerError(f"The file at {url} is {kind}, not a video")

@@ -6,13 +6,15 @@ from typing import TYPE_CHECKING
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink
 
+from airflow_provider_kling._compat import stored_video_url
+
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import BaseOperator, TaskInstanceKey
 
 
 class KlingVideoLink(BaseOperatorLink):
     """
-    Link to the first result video of the task instance's Kling task.
+    Open the first result video of the task instance's Kling task.
 
     The operator and the sensor note the URL (``kling_video_url``) when the task ends on a worker,
     including on resuming from the triggerer; Airflow 3 then stores the link for the UI, and Airflow 2
@@ -23,6 +25,4 @@ class KlingVideoLink(BaseOperatorLink):
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         """Return the first video URL the task instance produced, or an empty string."""
-        from airflow_provider_kling._compat import stored_video_url
-
         return getattr(operator, "kling_video_url", None) or stored_video_url(ti_key) or ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_provider_kling.contract import check_camera_control, check_cfg_scale
 from airflow_provider_kling.operators.kling import KlingVideoOperator
 
 
@@ -22,11 +23,12 @@ class KlingImage2VideoOperator(KlingVideoOperator):
     :param prompt: how the image should move, at most 500 characters on CometAPI, 2,500 on Kling's own API.
         Templated.
     :param negative_prompt: what to keep out of the video. Templated.
-    :param model_name: a text-to-video model, ``kling-v1-5`` or ``kling-v2-1`` (more through the
+    :param model_name: ``kling-v1``, ``kling-v1-5``, ``kling-v1-6``, ``kling-v2-master``, ``kling-v2-1``,
+        ``kling-v2-1-master`` or ``kling-v2-5-turbo`` (more through the
         connection's ``extra_models``); default: the service's. Templated.
     :param cfg_scale: prompt adherence from 0 to 1 (not for the kling-v2.x models); checked when the DAG is parsed.
     :param mode: ``std`` (default) or ``pro``. Templated.
-    :param duration: 5 (default) or 10 seconds; on Kling's own API, kling-v3 takes 3 to 15. Templated.
+    :param duration: 5 (default) or 10 seconds. Templated.
     :param camera_control: as for :class:`~airflow_provider_kling.operators.kling.KlingText2VideoOperator`;
         checked when the DAG is parsed.
     :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
@@ -64,7 +66,6 @@ class KlingImage2VideoOperator(KlingVideoOperator):
         external_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_kling.contract import check_camera_control, check_cfg_scale
         from airflow_provider_kling.exceptions import KlingValidationError
 
         super().__init__(**kwargs)

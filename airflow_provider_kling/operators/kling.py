@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -13,30 +12,46 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
+from airflow_provider_kling._constants import (
+    DEFAULT_CONN_ID,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+    UNKNOWN_SUBMISSION_POLICIES,
+)
+from airflow_provider_kling.arguments import check_choice, check_conn_id, check_flag, check_seconds
+from airflow_provider_kling.contract import (
+    TaskStatus,
+    check_camera_control,
+    check_cfg_scale,
+    check_watermark_info,
+    endpoint_named,
+    is_account_busy,
+    loggable_body,
+    split_request_fields,
+    succeeded_video_urls,
+    task_status,
+    task_videos,
+)
+from airflow_provider_kling.exceptions import (
+    KlingError,
+    KlingNoFreeSlotError,
+    KlingTaskFailedError,
+    KlingTaskNotFoundError,
+    KlingWaitTimeoutError,
+)
 from airflow_provider_kling.links.kling import KlingVideoLink
 
-if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
+# What a task needs only when it runs (the hook, submission records, storage, cost, the triggers) is imported in the
+# methods that use it: DAG parsing, which imports this module for every DAG file that names the operator, need not
+# pay for it (benchmarks/parse_cost.py).
 
-    from airflow_provider_kling._compat import SubmissionStore
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
     from airflow_provider_kling.hooks.kling import KlingHook
     from airflow_provider_kling.lineage import VideoLineage
-
-#: The key under which the operator remembers its submission across tries.
-SUBMISSION_STATE_KEY = "kling_submission"
-#: The longest ``external_task_id`` the operator takes: room for a later generation's ``-N`` within Kling's 128.
-EXTERNAL_TASK_ID_MAX_CHARS = 120
-
-
-def derived_external_task_id(dag_id: str, task_id: str, run_id: str, map_index: int | None) -> str:
-    """The ``external_task_id`` of a task instance's first generation: the same on every try."""
-    digest = hashlib.sha256(f"{dag_id}\0{task_id}\0{run_id}\0{map_index}".encode()).hexdigest()
-    return f"airflow-{digest[:32]}"
-
-
-def generation_external_task_id(base: str, generation: int) -> str:
-    """The ``external_task_id`` of a task instance's n-th generation (a new one after each failure)."""
-    return base if generation == 1 else f"{base}-{generation}"
+    from airflow_provider_kling.submission import SubmissionStore
+    from airflow_provider_kling.triggers.events import KlingSlotEvent, KlingTaskEvent
 
 
 class KlingVideoOperator(BaseOperator):
@@ -49,8 +64,9 @@ class KlingVideoOperator(BaseOperator):
     events, the extra link) is here.
 
     The XCom return value is Kling's task object (``task_id``, ``task_status``, ``task_result``
-    with ``videos[].url`` and ``videos[].id``); with ``wait_for_completion=False`` it is the submitted
-    task, for a :class:`~airflow_provider_kling.sensors.kling.KlingTaskSensor` to wait on.
+    with ``videos[].url`` and ``videos[].id``, and ``units_charged``: see :mod:`~airflow_provider_kling.cost`); with
+    ``wait_for_completion=False`` it is the submitted task, for a
+    :class:`~airflow_provider_kling.sensors.kling.KlingTaskSensor` to wait on.
 
     **Never paid twice.** A first try sends one request, the submission. Where the endpoint takes
     one, each generation carries an ``external_task_id`` derived from the task instance (dag, task,
@@ -68,6 +84,9 @@ class KlingVideoOperator(BaseOperator):
     Every field is validated before anything is sent. Kling has no cancel call: a generation keeps
     rendering (and is paid for) when the Airflow task is killed or times out; the next try of the
     same task instance picks it up instead of paying again.
+
+    Any ``Asset`` in ``outlets`` gets an event whose ``extra`` holds ``kling_task_id``,
+    ``video_urls`` and ``stored_paths``, so downstream DAGs can be scheduled on new videos.
 
     :param extra_fields: request fields this provider does not know yet (a newer service's), as a dict
         sent as given and logged; the service checks them. Fields that have their own argument are refused
@@ -96,8 +115,6 @@ class KlingVideoOperator(BaseOperator):
         filesystem is installed, where a small probe file can be written (and is removed).
         Templated. Default: not stored.
 
-    Any ``Asset`` in ``outlets`` gets an event whose ``extra`` holds ``kling_task_id``,
-    ``video_urls`` and ``stored_paths``, so downstream DAGs can be scheduled on new videos.
     """
 
     #: The endpoint this operator submits to (see :data:`~airflow_provider_kling.contract.ENDPOINTS`).
@@ -111,22 +128,14 @@ class KlingVideoOperator(BaseOperator):
         *,
         extra_fields: dict[str, Any] | None = None,
         on_unknown_submission: str = "resubmit",
-        kling_conn_id: str = "kling_default",
+        kling_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 10,
-        timeout: float | timedelta = 3600,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta = DEFAULT_WAIT_TIMEOUT,
         output_path: Any = None,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_kling.contract import (
-            UNKNOWN_SUBMISSION_POLICIES,
-            check_choice,
-            check_conn_id,
-            check_flag,
-            check_seconds,
-        )
-
         super().__init__(**kwargs)
         self.extra_fields = extra_fields
         self.on_unknown_submission = check_choice(
@@ -144,29 +153,27 @@ class KlingVideoOperator(BaseOperator):
     @cached_property
     def hook(self) -> KlingHook:
         """The hook for ``kling_conn_id``."""
+        # Imported here, as the trigger is: DAG parsing need not pay for the hook and its HTTP machinery.
         from airflow_provider_kling.hooks.kling import KlingHook
 
         return KlingHook(self.kling_conn_id)
 
     def _request_fields(self) -> dict[str, Any]:
-        from airflow_provider_kling.contract import endpoint_named
-
         return {name: getattr(self, name) for name in endpoint_named(self.endpoint).fields}
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Find this task instance's earlier generation, or validate and submit a new one; then wait for it."""
-        self._check_writable(self._output_folder())
+        from airflow_provider_kling.storage import check_writable, output_folder
+
+        check_writable(output_folder(self.output_path))
         return self._submit_and_wait(context, time.time() + self.timeout, read_record=context["ti"].try_number > 1)
 
-    def submit_after_slot_wait(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+    def submit_after_slot_wait(self, context: Context, event: KlingSlotEvent) -> dict[str, Any]:
         """Submit again once the triggerer found a slot that may be free on the account; then wait as before."""
-        from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingWaitTimeoutError
+        from airflow_provider_kling.triggers.events import raise_for_event
 
         self.log.info(event["message"])
-        if event["status"] == "timeout":
-            raise KlingWaitTimeoutError(event["message"])
-        if event["status"] == "error":
-            raise (KlingError if event.get("retryable") else KlingPermanentError)(event["message"])
+        raise_for_event(event, timeout=KlingWaitTimeoutError)
         return self._submit_and_wait(
             context,
             event["deadline"],
@@ -194,16 +201,13 @@ class KlingVideoOperator(BaseOperator):
         :param waiting_since: when the generation was first refused for the account's concurrency, if it was.
         :param refusals: how many times it was refused so far.
         """
-        from airflow_provider_kling.contract import is_account_busy
-        from airflow_provider_kling.exceptions import KlingError
+        from airflow_provider_kling.triggers.kling import KlingSlotTrigger, KlingTaskTrigger
 
         try:
             task, submitted = self._find_or_submit(context, deadline, read_record=read_record)
         except KlingError as error:
             if not (self.deferrable and is_account_busy(error)):
                 raise
-            from airflow_provider_kling.triggers.kling import KlingSlotTrigger
-
             since = time.time() if waiting_since is None else waiting_since
             self.log.info(
                 "Kling refused the submission for the account's concurrency (refused %d times, %.0f s so far): "
@@ -224,8 +228,6 @@ class KlingVideoOperator(BaseOperator):
         if not self.wait_for_completion or self._has_ended(task):
             return self._result(context, task)
         if self.deferrable:
-            from airflow_provider_kling.triggers.kling import KlingTaskTrigger
-
             self.defer(
                 trigger=KlingTaskTrigger(
                     kling_task_id=task["task_id"],
@@ -234,7 +236,7 @@ class KlingVideoOperator(BaseOperator):
                     poll_interval=self.poll_interval,
                     endpoint=self.endpoint,
                     render_kind=self._render_kind() if submitted else None,
-                    end_with_xcoms=self._xcoms_the_trigger_sets(context),
+                    end_with_xcoms=self._end_from_trigger_xcoms(context),
                     cost_tags=self._cost_tags(),
                 ),
                 method_name="execute_complete",
@@ -244,50 +246,40 @@ class KlingVideoOperator(BaseOperator):
         )
         return self._result(context, waited)
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | str) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: KlingTaskEvent | str) -> dict[str, Any]:
         """Turn the trigger's event into the task's result or failure."""
-        from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingWaitTimeoutError
+        from airflow_provider_kling.submission import SUBMISSION_STATE_KEY
+        from airflow_provider_kling.triggers.events import get_task_its_trigger_ended, raise_for_event
 
         with contextlib.suppress(KlingError):
             self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
         # A runner that resumes a task its trigger ended passes the bare end event ("success") and none of the XComs
         # the trigger set (Airflow 3.3's dag.test() does not: it gives triggers no task instance, so none ends a task).
         if isinstance(event, str):
-            from airflow_provider_kling._compat import task_its_trigger_ended
-
             record = self._submission_store(context).get(SUBMISSION_STATE_KEY)
-            task = task_its_trigger_ended(self.hook, record["task_id"], self.endpoint)
+            task = get_task_its_trigger_ended(self.hook, record["task_id"], self.endpoint)
             return self._result(context, task, cost_reported=True)
-        status, message = event["status"], event["message"]
-        self.log.info(message)
-        if status == "timeout":
-            raise KlingWaitTimeoutError(message)
-        if status == "error":
-            raise (KlingError if event.get("retryable") else KlingPermanentError)(message)
-        return self._result(context, event["task"])
+        self.log.info(event["message"])
+        raise_for_event(event, timeout=KlingWaitTimeoutError)
+        return self._result(context, event["task"] or {})
 
     def _validated_body(self) -> dict[str, Any]:
         """The request body, every field checked and every image read, before anything is paid for."""
-        body = self.hook.validate(self.endpoint, extra_fields=self.extra_fields, **self._request_fields())
-        if len(body.get("external_task_id", "")) > EXTERNAL_TASK_ID_MAX_CHARS:
-            from airflow_provider_kling.exceptions import KlingValidationError
+        from airflow_provider_kling.submission import check_given_external_task_id
 
-            raise KlingValidationError(
-                "external_task_id",
-                f"is {len(body['external_task_id'])} characters long; allowed: at most {EXTERNAL_TASK_ID_MAX_CHARS} "
-                "characters (Kling takes 128, and a later generation adds '-2', '-3'...)",
-            )
+        body = self.hook.validate(self.endpoint, extra_fields=self.extra_fields, **self._request_fields())
+        check_given_external_task_id(body.get("external_task_id"))
         return body
 
-    def _xcoms_the_trigger_sets(self, context: Context) -> dict[str, str] | None:
+    def _end_from_trigger_xcoms(self, context: Context) -> dict[str, str] | None:
         """
         The XComs the trigger sets when it ends a succeeded task itself (see
-        :func:`~airflow_provider_kling._compat.xcoms_the_trigger_sets`); None where a worker must resume the task,
-        also where it must store the videos.
+        :func:`~airflow_provider_kling.triggers.events.end_from_trigger_xcoms`); None where a worker must resume the
+        task, also where it must store the videos.
         """
-        from airflow_provider_kling._compat import xcoms_the_trigger_sets
+        from airflow_provider_kling.triggers.events import end_from_trigger_xcoms
 
-        return None if self.output_path is not None else xcoms_the_trigger_sets(self, context)
+        return None if self.output_path is not None else end_from_trigger_xcoms(self, context)
 
     def _cost_tags(self) -> dict[str, str]:
         """The tags of this operator's cost metrics (see :func:`~airflow_provider_kling.cost.metric_tags`)."""
@@ -310,15 +302,7 @@ class KlingVideoOperator(BaseOperator):
         takes up what it paid for. A submission refused for the account's concurrency is recorded as having created
         nothing, and raised (deferrable) or waited out until ``deadline`` (blocking).
         """
-        from airflow_provider_kling.contract import (
-            TaskStatus,
-            endpoint_named,
-            is_account_busy,
-            loggable_body,
-            split_request_fields,
-            task_status,
-        )
-        from airflow_provider_kling.exceptions import KlingError, KlingNoFreeSlotError
+        from airflow_provider_kling.submission import SUBMISSION_STATE_KEY, generation_external_task_id
 
         kind = endpoint_named(self.endpoint)
         store = self._submission_store(context)
@@ -374,11 +358,13 @@ class KlingVideoOperator(BaseOperator):
 
     @staticmethod
     def _derived_id(context: Context) -> str:
+        from airflow_provider_kling.submission import derived_external_task_id
+
         ti = context["ti"]
         return derived_external_task_id(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
 
     def _submission_store(self, context: Context) -> SubmissionStore:
-        from airflow_provider_kling._compat import SubmissionStore
+        from airflow_provider_kling.submission import SubmissionStore
 
         return SubmissionStore(context, self._derived_id(context))
 
@@ -390,42 +376,22 @@ class KlingVideoOperator(BaseOperator):
         earlier submission's outcome is unknown: Kling's own API is asked by ``external_task_id``;
         on a backend that cannot be asked, ``on_unknown_submission`` decides.
         """
-        from airflow_provider_kling.exceptions import KlingSubmissionUnknownError, KlingTaskNotFoundError
+        from airflow_provider_kling.submission import resubmission_warning, unknown_submission
 
         if record.get("task_id"):
             try:
                 return self.hook.get_task(record["task_id"], self.endpoint)
             except KlingTaskNotFoundError:
                 return None
-        external_id = record.get("external_task_id")
-        backend = self.hook.settings.backend
-        if external_id and backend.lookup_by_external_task_id:
+        backend, kind = self.hook.settings.backend, endpoint_named(self.endpoint)
+        external_id = unknown_submission(record, backend, kind, self.on_unknown_submission)
+        if external_id is not None:
             return self.hook.find_task(external_id, self.endpoint)
-        if external_id:
-            submitted = f"external_task_id {external_id!r}"
-            why = f"the {backend.name} backend cannot look tasks up by external_task_id"
-        else:
-            submitted = f"a {self.endpoint} task"
-            why = "that endpoint takes no external_task_id to look it up by"
-        if self.on_unknown_submission == "fail":
-            raise KlingSubmissionUnknownError(
-                f"An earlier try submitted {submitted} but never learnt its task_id, and {why}. Not submitting "
-                "again (on_unknown_submission='fail'): look for the task in the service's console and wait on its "
-                "task_id with KlingTaskSensor, or set on_unknown_submission='resubmit'",
-                external_task_id=external_id,
-            )
-        self.log.warning(
-            "An earlier try submitted %s but never learnt its task_id, and %s: submitting again "
-            "(on_unknown_submission='resubmit'); a second generation may be paid for",
-            submitted,
-            why,
-        )
+        self.log.warning(resubmission_warning(record, backend, kind))
         return None
 
     @staticmethod
     def _has_ended(task: dict[str, Any]) -> bool:
-        from airflow_provider_kling.contract import task_status
-
         status = task_status(task)
         return status is not None and not status.is_active
 
@@ -435,9 +401,9 @@ class KlingVideoOperator(BaseOperator):
         (unless its trigger ``cost_reported`` already), its link and Asset events set.
         """
         from airflow_provider_kling._compat import remember_video_url
-        from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
         from airflow_provider_kling.cost import UNITS_KEY, report_cost, units_charged
-        from airflow_provider_kling.exceptions import KlingTaskFailedError
+        from airflow_provider_kling.storage import output_folder, store_videos
+        from airflow_provider_kling.submission import SUBMISSION_STATE_KEY
 
         self._kling_task = task
         status = task_status(task)
@@ -450,9 +416,9 @@ class KlingVideoOperator(BaseOperator):
                 task[UNITS_KEY] = units_charged(task)
             else:
                 report_cost(task, self._cost_tags(), self.log)
-            folder = self._output_folder()
+            folder = output_folder(self.output_path)
             if folder is not None:
-                self._store_videos(task, folder)
+                store_videos(task, folder, self.hook.download_video)
             self.kling_video_url = urls[0]  # only once all went well: a failed task keeps no link
             remember_video_url(context, urls[0])
             self._record_asset_events(context, task)
@@ -472,72 +438,8 @@ class KlingVideoOperator(BaseOperator):
         base_url = self.hook.settings.base_url if self._kling_task is not None else ""
         return video_lineage(self._kling_task, self._request_fields(), base_url)
 
-    def _output_folder(self) -> ObjectStoragePath | None:
-        """``output_path`` as a folder whose filesystem is installed, checked before anything is paid for."""
-        if self.output_path is None:
-            return None
-        from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-        from airflow_provider_kling.exceptions import KlingValidationError
-
-        allowed = (
-            "allowed: an absolute path, a URL such as file:///data/videos, or an ObjectStoragePath, "
-            "whose scheme has a filesystem installed (s3://, gs://... come with their provider)"
-        )
-        written = str(self.output_path)
-        # RFC 8089's host "localhost" is this machine; ObjectStoragePath would make it a folder named "localhost".
-        local = (
-            f"file://{written.removeprefix('file://localhost')}" if written.startswith("file://localhost/") else None
-        )
-        try:
-            folder = (
-                self.output_path
-                if isinstance(self.output_path, ObjectStoragePath)
-                else ObjectStoragePath(local or self.output_path)
-            )
-            folder.fs  # noqa: B018 - resolving the filesystem is the check
-        except (TypeError, ValueError, AttributeError, ImportError) as error:
-            raise KlingValidationError("output_path", f"got {self.output_path!r} ({error}); {allowed}") from None
-        relative_url = written.startswith("file://") and not written.startswith(("file:///", "file://localhost/"))
-        # Read from the text as written: Airflow 2's ObjectStoragePath makes "videos" into "/videos".
-        relative_path = "://" not in written and not written.startswith("/")
-        if relative_url or relative_path:
-            raise KlingValidationError("output_path", f"got {self.output_path!r}, a relative path; {allowed}")
-        return folder
-
-    @staticmethod
-    def _check_writable(folder: ObjectStoragePath | None) -> None:
-        """Write and remove a small file in ``folder``, so that a folder we cannot write to fails before paying."""
-        if folder is None:
-            return
-        import uuid
-
-        from airflow_provider_kling.exceptions import KlingValidationError
-
-        probe = folder / f".kling-write-check-{uuid.uuid4().hex}"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            # Through the filesystem, not ObjectStoragePath: Airflow's hook lineage would name the probe an output.
-            with folder.fs.open(probe.path, "wb"):
-                pass
-            probe.unlink()
-        except Exception as error:  # any filesystem's refusal: permission, read-only, missing bucket...
-            raise KlingValidationError(
-                "output_path", f"got {str(folder)!r}, where nothing can be written ({type(error).__name__}: {error})"
-            ) from None
-
-    def _store_videos(self, task: dict[str, Any], folder: ObjectStoragePath) -> None:
-        from airflow_provider_kling.contract import task_videos
-
-        for index, video in enumerate(task_videos(task)):
-            destination = folder / f"{task['task_id']}_{index}.mp4"
-            video["stored_bytes"] = self.hook.download_video(video["url"], destination)
-            video["stored_path"] = str(destination)
-
     def _record_asset_events(self, context: Context, task: dict[str, Any]) -> None:
         from airflow.providers.common.compat.sdk import Asset
-
-        from airflow_provider_kling.contract import task_videos
 
         videos = task_videos(task)
         extra = {
@@ -552,8 +454,9 @@ class KlingVideoOperator(BaseOperator):
 
 class KlingText2VideoOperator(KlingVideoOperator):
     """
-    Generate a video from a text prompt with Kling (``/v1/videos/text2video``), wait for it, and return
-    the final task object. Safe to retry: see :class:`KlingVideoOperator`, whose arguments it also takes.
+    Generate a video from a text prompt with Kling (``/v1/videos/text2video``) and return its task object.
+
+    It waits for the video, safe to retry: see :class:`KlingVideoOperator`, whose arguments it also takes.
 
     :param prompt: the text prompt, 1 to 500 characters on CometAPI, 2,500 on Kling's own API; none with
         ``shot_type="customize"`` (each shot has its own). Templated.
@@ -625,13 +528,6 @@ class KlingText2VideoOperator(KlingVideoOperator):
         watermark_info: dict[str, bool] | None = None,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_kling.contract import (
-            check_camera_control,
-            check_cfg_scale,
-            check_flag,
-            check_watermark_info,
-        )
-
         super().__init__(**kwargs)
         self.prompt = prompt
         self.negative_prompt = negative_prompt

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_provider_kling.contract import check_cfg_scale
 from airflow_provider_kling.operators.kling import KlingVideoOperator
 
 
 class KlingMultiImage2VideoOperator(KlingVideoOperator):
     """
-    Make a video from 2 to 4 reference images with Kling (``/v1/videos/multi-image2video``), wait, and return
-    the task object. Images are given as for
+    Make a video from 2 to 4 reference images with Kling (``/v1/videos/multi-image2video``).
+
+    It waits for the video and returns the task object. Images are given as for
     :class:`~airflow_provider_kling.operators.image2video.KlingImage2VideoOperator`. Safe to retry, with
     every argument of :class:`KlingVideoOperator`.
 
@@ -59,8 +61,6 @@ class KlingMultiImage2VideoOperator(KlingVideoOperator):
         external_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_kling.contract import check_cfg_scale
-
         super().__init__(**kwargs)
         self.image_list = image_list
         self.prompt = prompt

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_provider_kling.contract import check_cfg_scale
 from airflow_provider_kling.operators.kling import KlingVideoOperator
 
 
@@ -49,8 +50,6 @@ class KlingVideoExtendOperator(KlingVideoOperator):
         callback_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_kling.contract import check_cfg_scale
-
         super().__init__(**kwargs)
         self.video_id = video_id
         self.parent_task_id = parent_task_id

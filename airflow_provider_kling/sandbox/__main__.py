@@ -8,6 +8,9 @@ import threading
 
 from airflow_provider_kling.sandbox.server import PROFILES, KlingSandbox
 
+#: The key each profile accepts unless told otherwise: Kling's own API signs with it, and PyJWT warns below 32 bytes.
+DEFAULT_KEYS = {"cometapi": "sandbox-key", "kling": "sandbox-secret-key-0123456789abcdef"}
+
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and serve until SIGINT or SIGTERM."""
@@ -26,8 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8787, help="port to bind, 0 for any free one (default: 8787)")
     parser.add_argument(
         "--api-key",
-        default="sandbox-key",
-        help="cometapi: the Bearer key to accept; kling: the secret key tokens are signed with (default: sandbox-key)",
+        default=None,
+        help=f"cometapi: the Bearer key to accept (default: {DEFAULT_KEYS['cometapi']}); kling: the secret key tokens "
+        f"are signed with, of at least 32 characters for HS256 (default: {DEFAULT_KEYS['kling']})",
     )
     parser.add_argument(
         "--access-key",
@@ -63,11 +67,12 @@ def main(argv: list[str] | None = None) -> None:
         help="what each succeeded task reports as charged (final_unit_deduction); 'none' reports nothing (default: 1)",
     )
     args = parser.parse_args(argv)
+    api_key = args.api_key or DEFAULT_KEYS[args.profile]
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())
     with KlingSandbox(
-        api_key=args.api_key,
+        api_key=api_key,
         render_seconds=args.render_seconds,
         render_spread=args.render_spread,
         host=args.host,
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         concurrency=args.concurrency,
         units=None if args.units.lower() == "none" else args.units,
     ) as sandbox:
-        print(f"Kling sandbox ({args.profile}) listening on {sandbox.url} (key: {args.api_key})", flush=True)
+        print(f"Kling sandbox ({args.profile}) listening on {sandbox.url} (key: {api_key})", flush=True)
         done.wait()
 
 

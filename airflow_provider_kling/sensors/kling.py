@@ -10,12 +10,20 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_provider_kling._constants import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL
+from airflow_provider_kling.arguments import check_conn_id, check_flag, check_id, check_seconds
+from airflow_provider_kling.contract import TaskStatus, endpoint_named, succeeded_video_urls, task_status
+from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingTaskNotFoundError
 from airflow_provider_kling.links.kling import KlingVideoLink
+
+# What a task needs only when it runs (the hook, cost, the trigger) is imported in the methods that use it: DAG
+# parsing need not pay for it (benchmarks/parse_cost.py).
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_kling.hooks.kling import KlingHook
+    from airflow_provider_kling.triggers.events import KlingTaskEvent
 
 
 class KlingTaskSensor(BaseSensorOperator):
@@ -50,13 +58,11 @@ class KlingTaskSensor(BaseSensorOperator):
         *,
         kling_task_id: str,
         endpoint: str = "text2video",
-        kling_conn_id: str = "kling_default",
+        kling_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poke_interval: float = 10,
+        poke_interval: float = DEFAULT_POLL_INTERVAL,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_kling.contract import check_conn_id, check_flag, check_seconds, endpoint_named
-
         super().__init__(poke_interval=poke_interval, **kwargs)
         check_seconds("poke_interval", self.poke_interval)
         self.kling_task_id = kling_task_id
@@ -68,6 +74,7 @@ class KlingTaskSensor(BaseSensorOperator):
     @cached_property
     def hook(self) -> KlingHook:
         """The hook for ``kling_conn_id``."""
+        # Imported here, as the trigger is: DAG parsing need not pay for the hook and its HTTP machinery.
         from airflow_provider_kling.hooks.kling import KlingHook
 
         return KlingHook(self.kling_conn_id)
@@ -84,9 +91,7 @@ class KlingTaskSensor(BaseSensorOperator):
         ``cost_reported`` already) and sets the link.
         """
         from airflow_provider_kling._compat import remember_video_url
-        from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
         from airflow_provider_kling.cost import UNITS_KEY, report_cost, units_charged
-        from airflow_provider_kling.exceptions import KlingPermanentError
 
         status = task_status(task)
         if status is TaskStatus.FAILED:
@@ -107,8 +112,6 @@ class KlingTaskSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Ask Kling for the task once."""
-        from airflow_provider_kling.exceptions import KlingTaskNotFoundError
-
         try:
             task = self.hook.get_task(self.kling_task_id, self.endpoint)
         except KlingTaskNotFoundError:
@@ -123,12 +126,10 @@ class KlingTaskSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Poke from here, or (deferrable) hand the whole wait to the triggerer."""
-        from airflow_provider_kling.contract import check_id
-
         check_id("kling_task_id", self.kling_task_id, "a Kling task id or external_task_id")
         if not self.deferrable:
             return super().execute(context)
-        from airflow_provider_kling._compat import xcoms_the_trigger_sets
+        from airflow_provider_kling.triggers.events import end_from_trigger_xcoms
         from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
         self.defer(
@@ -138,37 +139,25 @@ class KlingTaskSensor(BaseSensorOperator):
                 kling_conn_id=self.kling_conn_id,
                 poll_interval=self.poke_interval,
                 endpoint=self.endpoint,
-                end_with_xcoms=xcoms_the_trigger_sets(self, context),
+                end_with_xcoms=end_from_trigger_xcoms(self, context),
                 cost_tags=self._cost_tags(),
             ),
             method_name="execute_complete",
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | str) -> Any:
+    def execute_complete(self, context: Context, event: KlingTaskEvent | str) -> Any:
         """Turn the trigger's event into the sensor's result or failure."""
         from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
-        from airflow_provider_kling.exceptions import KlingError, KlingPermanentError
+        from airflow_provider_kling.triggers.events import get_task_its_trigger_ended, raise_for_event
 
         with contextlib.suppress(KlingError):
             self.hook.settings  # noqa: B018 - registers the key's every form with this process's masker first
         # The bare end event of a task its trigger ended (having reported its cost), resumed all the same.
         if isinstance(event, str):
-            from airflow_provider_kling._compat import task_its_trigger_ended
-
-            task = task_its_trigger_ended(self.hook, self.kling_task_id, self.endpoint)
-        elif event["status"] == "timeout":
-            raise AirflowSensorTimeout(event["message"])
-        elif event["status"] == "error":
-            raise (KlingError if event.get("retryable") else KlingPermanentError)(event["message"])
+            task = get_task_its_trigger_ended(self.hook, self.kling_task_id, self.endpoint)
         else:
-            task = event["task"]
+            raise_for_event(event, timeout=AirflowSensorTimeout)
+            task = event["task"] or {}
         self._done(context, task, cost_reported=isinstance(event, str))
-        return task
-        if event["status"] == "timeout":
-            raise AirflowSensorTimeout(event["message"])
-        elif event["status"] == "error":
-            raise (KlingError if event.get("retryable") else KlingPermanentError)(event["message"])
-        task = event["task"]
-        self._done(context, task)
         return task

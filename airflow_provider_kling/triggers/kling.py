@@ -13,9 +13,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
-from airflow_provider_kling.concurrency import slot_queues
 from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
 from airflow_provider_kling.cost import UNITS_KEY, report_cost, units_charged
+from airflow_provider_kling.exceptions import KlingError, KlingWaitTimeoutError
+from airflow_provider_kling.triggers.events import KlingSlotEvent, KlingTaskEvent
 
 #: The shares of ``poll_interval`` between a wait's later polls, drawn uniformly: never more than the
 #: interval, so that a task's end is seen within one ``poll_interval`` of it, as with fixed polls; about 5%
@@ -151,9 +152,14 @@ class KlingTaskTrigger(BaseTrigger):
         )
 
     def _event(self, status: str, message: str, task: dict[str, Any] | None, **extra: Any) -> TriggerEvent:
-        return TriggerEvent(
-            {"status": status, "kling_task_id": self.kling_task_id, "task": task, "message": message, **extra}
-        )
+        event: KlingTaskEvent = {
+            "status": status,
+            "kling_task_id": self.kling_task_id,
+            "task": task,
+            "message": message,
+            **extra,  # type: ignore[typeddict-item]
+        }
+        return TriggerEvent(event)
 
     def _timed_out(self, task: dict[str, Any] | None, status: str) -> TriggerEvent:
         elapsed = time.time() - self.started_at
@@ -188,7 +194,8 @@ class KlingTaskTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the task ends or the deadline passes; yield one event."""
-        from airflow_provider_kling.exceptions import KlingError, KlingWaitTimeoutError
+        # Imported here: a DAG file that names the trigger need not pay for the hook and the account's queues.
+        from airflow_provider_kling.concurrency import slot_queues
         from airflow_provider_kling.hooks.kling import KlingAsyncHook
 
         # The deadline bounds each request, the hook's retries and their pauses, not only the polls between.
@@ -293,13 +300,14 @@ class KlingSlotTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Wait in the account's queue until released or past the deadline; yield one event."""
-        from airflow_provider_kling.exceptions import KlingError
+        from airflow_provider_kling.concurrency import slot_queues
         from airflow_provider_kling.hooks.kling import KlingAsyncHook
 
         try:
             settings = await KlingAsyncHook(self.kling_conn_id).get_settings()
         except KlingError as error:
-            yield TriggerEvent({"status": "error", "message": str(error), "retryable": error.retryable})
+            failed: KlingSlotEvent = {"status": "error", "message": str(error), "retryable": error.retryable}
+            yield TriggerEvent(failed)
             return
         queue = slot_queues.of(settings.account, settings.retry_delay)
         released = queue.join(self.waiting_since)
@@ -308,13 +316,12 @@ class KlingSlotTrigger(BaseTrigger):
                 remaining = self.deadline - time.time()
                 waited = time.time() - self.waiting_since
                 if remaining <= 0:
-                    yield TriggerEvent(
-                        {
-                            "status": "timeout",
-                            "message": f"No free slot on the Kling account within the task's timeout: waited "
-                            f"{waited:.0f} s, refused {self.refusals} times for the account's concurrency",
-                        }
-                    )
+                    timed_out: KlingSlotEvent = {
+                        "status": "timeout",
+                        "message": f"No free slot on the Kling account within the task's timeout: waited "
+                        f"{waited:.0f} s, refused {self.refusals} times for the account's concurrency",
+                    }
+                    yield TriggerEvent(timed_out)
                     return
                 self.log.info(
                     "Waiting for a free slot on the Kling account (its concurrency is full; refused %d times): "
@@ -328,13 +335,12 @@ class KlingSlotTrigger(BaseTrigger):
         finally:
             released.cancel()  # a wait cancelled before its release gives its place up
         waited = time.time() - self.waiting_since
-        yield TriggerEvent(
-            {
-                "status": "slot",
-                "message": f"A slot may be free on the Kling account ({released.result()}): submitting again after "
-                f"{waited:.0f} s of waiting",
-                "deadline": self.deadline,
-                "refusals": self.refusals,
-                "waiting_since": self.waiting_since,
-            }
-        )
+        slot: KlingSlotEvent = {
+            "status": "slot",
+            "message": f"A slot may be free on the Kling account ({released.result()}): submitting again after "
+            f"{waited:.0f} s of waiting",
+            "deadline": self.deadline,
+            "refusals": self.refusals,
+            "waiting_since": self.waiting_since,
+        }
+        yield TriggerEvent(slot)
