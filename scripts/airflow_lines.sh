@@ -22,7 +22,8 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
 done
 [ $# -gt 0 ] && shift  # the --; pytest takes what follows
 [ ${#versions[@]} -gt 0 ] || versions=(3.1.8 3.2.2)
-subset=(tests/unit tests/test_provider.py tests/test_hook.py tests/test_operator.py tests/test_example_dags.py tests/test_pool.py)
+subset=(tests/unit tests/integration/test_operator_runs.py tests/integration/test_example_dags.py tests/system/test_provider.py
+    tests/system/test_pool.py)
 
 pip_into() {  # pip_into VENV ARGS...: install, keeping the log; on failure show it and stop
     local venv=$1
@@ -55,7 +56,7 @@ wheel=$(ls dist/lines/airflow_provider_kling-*.whl)
 for version in "${versions[@]}"; do
     venv=.venv-airflow-$version
     pip_into "$venv" --force-reinstall --no-deps "$wheel"
-    # psycopg2: tests/test_pool.py runs Airflow 2's scheduler on PostgreSQL.
+    # psycopg2: tests/system/test_pool.py runs Airflow 2's scheduler on PostgreSQL.
     pip_into "$venv" "$wheel[test,openlineage]" psycopg2-binary
     installed=$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("apache-airflow"))')
     if [ "$installed" != "$version" ]; then

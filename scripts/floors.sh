@@ -43,4 +43,4 @@ for line in open(sys.argv[1]):
     assert Version(version(name)) == Version(floor), f"{name} {version(name)} installed, not its floor {floor}"
 print("Floors installed:", ", ".join(line.strip() for line in open(sys.argv[1])))
 PY
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/test_hook.py tests/test_operator.py "$@"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/integration/test_operator_runs.py "$@"

@@ -74,7 +74,8 @@ def configure(home: Path, videos: Path, poll_interval: float) -> None:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__FERNET_KEY": fernet_key.read_text().strip(),
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([bundle]),
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            # INFO: the task's own log (what it sent, what Kling answered, the units charged) is the run's record.
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "KLING_OUTPUT_PATH": f"file://{videos}",
             "KLING_POLL_INTERVAL": str(poll_interval),
         }

@@ -3,11 +3,11 @@
 #   bash scripts/test.sh [pytest args...]   (-n 0 runs in this one process)
 #   bash scripts/test.sh --install-only      (make the venv and stop: CI does it while Debian's packages install)
 # AIRFLOW_VERSION=3.3.0 pins Airflow (CI also runs the minimum we declare); KLING_VENV picks the venv.
-# The metadata DB is SQLite, but for tests/test_production_shape.py: PostgreSQL with Celery and Redis, run when
+# The metadata DB is SQLite, but for tests/system/test_production_shape.py: PostgreSQL with Celery and Redis, run when
 # Debian's postgresql and redis-server are installed (skipped otherwise, unless KLING_REQUIRE_PRODUCTION_SHAPE=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/venv.sh "[test,openlineage,production]"
+source scripts/venv.sh "[test,openlineage,production,docs]"
 [ "${1:-}" = --install-only ] && exit 0
 "$venv/bin/python" -c 'import airflow; print("Airflow", airflow.__version__)'
 "$venv/bin/ruff" check .

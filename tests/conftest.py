@@ -27,7 +27,7 @@ os.environ.update(
                     "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
                     "kwargs": {"path": str(REPO / folder)},
                 }
-                for name, folder in (("tests", "tests/dags"), ("examples", "example_dags"))
+                for name, folder in (("tests", "tests/dags/operator"), ("examples", "example_dags"))
             ]
         ),
         # The example DAGs read these: poll fast, store videos in the private home.
@@ -39,7 +39,7 @@ os.environ.update(
 )
 
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS  # noqa: E402
-from airflow_lines import share_in_process_execution_api  # noqa: E402
+from support.airflow_lines import load_dags, share_in_process_execution_api  # noqa: E402
 
 from airflow_provider_kling.sandbox import KlingSandbox  # noqa: E402
 
@@ -103,6 +103,14 @@ def airflow_db() -> Path:
         [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
     )
     return AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db):
+    """The test DAGs (tests/dags/operator), loaded once per session."""
+    bag = load_dags(str(REPO / "tests" / "dags" / "operator"))
+    assert bag.import_errors == {}
+    return bag
 
 
 @pytest.fixture(scope="session")

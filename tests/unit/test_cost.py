@@ -12,12 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+from support.task_context import TASK_INSTANCE, task_context
 
 from airflow_provider_kling.cost import UNKNOWN, units_charged
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
-
-from .task_context import TASK_INSTANCE, task_context
 
 
 @pytest.mark.parametrize(

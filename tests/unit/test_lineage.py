@@ -7,13 +7,13 @@ import time
 
 import pytest
 from airflow.providers.common.compat.sdk import ObjectStoragePath
+from support.task_context import task_context
 
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.lineage import dataset_id, image_locations
 from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
-from airflow_provider_kling.operators.kling import KlingText2VideoOperator, KlingVideoOperator
-
-from .task_context import task_context
+from airflow_provider_kling.operators.kling import KlingText2VideoOperator
+from airflow_provider_kling.storage import check_writable
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_neither_the_write_check_nor_the_partial_download_reaches_hook_lineage(
     time.sleep(0.7)  # the sandbox renders in 0.6 s
     url = hook.get_task(task_id)["task_result"]["videos"][0]["url"]
     folder = ObjectStoragePath(f"file://{tmp_path}")
-    KlingVideoOperator._check_writable(folder)
+    check_writable(folder)
     hook.download_video(url, folder / "fox.mp4")
     assert hook_lineage() == []
     with (folder / "control.txt").open("wb") as control:  # the collector sees what goes through ObjectStoragePath

@@ -1,0 +1,59 @@
+"""The Airflow way to stop the account's refusals at the source, under a real scheduler and triggerer, on every
+Airflow line CI runs (the oldest, 2.11, included): a pool whose slots are the account's concurrency and that counts
+deferred tasks keeps a deferred fan-out within the account, so that no submission is refused."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+from conftest import REPO, connection_json, reset_sandbox
+from dags.pool.kling_pooled import WIDTH
+from support.airflow_services import AirflowServices, ProductionShape
+
+#: Airflow 2's deployment here runs on PostgreSQL (its LocalExecutor refuses SQLite).
+MISSING = None if AIRFLOW_V_3_0_PLUS else ProductionShape.missing(celery=False)
+pytestmark = pytest.mark.skipif(
+    bool(MISSING) and not os.environ.get("KLING_REQUIRE_PRODUCTION_SHAPE"), reason=str(MISSING)
+)
+ACCOUNT_CONCURRENCY = 2
+
+
+@pytest.fixture(scope="module")
+def airflow(servers):
+    services = AirflowServices(
+        REPO / "tests" / "dags" / "pool",
+        env={"AIRFLOW_CONN_KLING_DEFAULT": connection_json(servers["cometapi"], retry_delay=1)},
+        parallelism=4,
+    )
+    services.airflow(
+        "pools", "set", "kling", str(ACCOUNT_CONCURRENCY), "Kling account concurrency", "--include-deferred"
+    )
+    services.start()
+    yield services
+    services.stop(remove_home=True)
+
+
+def test_a_pool_that_counts_deferred_tasks_keeps_a_fan_out_within_the_accounts_concurrency(
+    airflow, servers, monkeypatch
+):
+    sandbox = reset_sandbox(servers["cometapi"], monkeypatch)
+    sandbox.concurrency = ACCOUNT_CONCURRENCY
+    sandbox.render_seconds, sandbox.render_spread = 2, 2
+    run_id = airflow.trigger_dag("kling_pooled")
+    busiest = 0
+
+    def ended() -> bool:
+        nonlocal busiest
+        states = list(airflow.task_states("kling_pooled", run_id).values())
+        busiest = max(busiest, sum(state in ("queued", "running", "deferred") for state in states))
+        return airflow.run_state("kling_pooled", run_id) in ("success", "failed")
+
+    airflow.wait_for("the pooled fan-out to end", ended, timeout=300, interval=0.2)
+    states = airflow.task_states("kling_pooled", run_id)
+    assert set(states.values()) == {"success"}, (states, airflow.log_tail())
+    # The pool held the deferred tasks too: never more at once than the account renders, and none refused.
+    assert busiest <= ACCOUNT_CONCURRENCY
+    assert sandbox.stats()["refused_for_concurrency"] == 0 and sandbox.most_rendering == ACCOUNT_CONCURRENCY
+    assert len(sandbox.tasks) == len(sandbox.submissions) == WIDTH
