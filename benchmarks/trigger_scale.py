@@ -23,7 +23,9 @@ With ``--herd``: our trigger with fixed polls (the first at once) and no bound o
 as before issue 13; and, as the floor of any trigger, waits that sleep until their task has ended and
 never ask (what the event loop and the garbage collector cost with N waits and no requests). With
 ``--rate-limit``: our trigger without a request budget, each wait retrying a rate-limited poll on its
-own (no pause shared by the waits), as before issue 13.
+own (no pause shared by the waits), as before issue 13. In every mode: our trigger on the transport it
+had before aiohttp (httpx, ten clients of ten connections each), kept here only, so that both transports
+are measured in the same run.
 
     bash scripts/bench.sh trigger_scale [--n 100 1000 5000] [--poll-interval 10] [--latency 0.1]
     bash scripts/bench.sh trigger_scale --herd --n 1000 3000 5000
@@ -44,9 +46,10 @@ import urllib.request
 
 from sandbox_process import KEY, main_or_worker, percentile, start_sandbox
 
-KINDS = ("kling", "fresh_client", "http_sensor", "kling_in_step", "kling_no_budget", "sleeper")
+KINDS = ("kling", "kling_httpx", "fresh_client", "http_sensor", "kling_in_step", "kling_no_budget", "sleeper")
 LABELS = {
     "kling": "KlingTaskTrigger (shared pool)",
+    "kling_httpx": "KlingTaskTrigger on httpx (before)",
     "fresh_client": "fresh client per poll",
     "http_sensor": "HttpSensorTrigger",
     "kling_in_step": "KlingTaskTrigger, no jitter/bound",
@@ -55,9 +58,9 @@ LABELS = {
 }
 #: The baselines of each mode: spread starts, a herd (``--herd``), a rate-limited sandbox (``--rate-limit``).
 BASELINES = {
-    "spread": ("fresh_client", "http_sensor"),
-    "herd": ("kling_in_step", "sleeper"),
-    "rate": ("kling_no_budget",),
+    "spread": ("kling_httpx", "fresh_client", "http_sensor"),
+    "herd": ("kling_httpx", "kling_in_step", "sleeper"),
+    "rate": ("kling_httpx", "kling_no_budget"),
 }
 #: A request budget that holds nothing back (the connection extra's maximum).
 UNLIMITED_RATE = 10_000.0
@@ -79,6 +82,63 @@ def _set_rate_limit(url: str, rate: float) -> None:
         f"{url}/_sandbox/rate_limit", data=json.dumps({"rate": rate}).encode(), method="POST"
     )
     urllib.request.urlopen(request).close()
+
+
+def _httpx_hook(httpx, hook_module):
+    """
+    Our async hook on the transport it had before aiohttp, for the baseline: per event loop and settings, ten
+    ``httpx.AsyncClient`` of ten connections each (httpx's pool works quadratically in its size), each exchange on the
+    least busy client, at most 100 in flight, behind the same request budget.
+    """
+    import asyncio
+
+    from airflow_provider_kling.contract import is_rate_limited
+    from airflow_provider_kling.exceptions import KlingError
+    from airflow_provider_kling.netguard import MAX_ANSWER_BYTES, CappedBody
+
+    clients_of: dict[tuple[int, object], tuple[list, list[int], asyncio.Semaphore]] = {}
+
+    class HttpxAsyncHook(hook_module.KlingAsyncHook):
+        async def _request_once(self, method, route):
+            settings = await self.get_settings()
+            pool = await self._pool()
+            key = (id(asyncio.get_running_loop()), settings)
+            if key not in clients_of:
+                limits = httpx.Limits(max_connections=10)
+                clients = [httpx.AsyncClient(headers=self.headers(), limits=limits) for _ in range(10)]
+                clients_of[key] = (clients, [0] * 10, asyncio.Semaphore(100))
+            clients, busy, in_flight = clients_of[key]
+            await pool.budget.take(self.deadline, f"a request to {settings.base_url}{route}")
+            request = self._prepare(settings, route)
+
+            async def send():
+                body = CappedBody(MAX_ANSWER_BYTES, None, f"The answer from {request.url}")
+                async with in_flight:
+                    index = busy.index(min(busy))
+                    busy[index] += 1
+                    try:
+                        async with clients[index].stream(
+                            method, request.url, headers=request.headers, timeout=request.timeout
+                        ) as response:
+                            async for chunk in response.aiter_bytes():
+                                body.add(chunk)
+                    finally:
+                        busy[index] -= 1
+                return response.status_code, response.headers, body.bytes()
+
+            try:
+                status, headers, content = await asyncio.wait_for(send(), request.timeout)
+            except (httpx.HTTPError, asyncio.TimeoutError) as error:
+                raise self._transport_error(settings, error) from None
+            try:
+                return self._finish(settings, request, status, headers, content)
+            except KlingError as error:
+                if is_rate_limited(error):
+                    retry_after = getattr(error, "retry_after", None)
+                    pool.budget.pause(settings.retry_delay if retry_after is None else retry_after)
+                raise
+
+    return HttpxAsyncHook
 
 
 def worker(
@@ -103,6 +163,7 @@ def worker(
     import asyncio
     import contextvars
     import gc
+    import importlib
 
     rate = UNLIMITED_RATE if kind == "kling_no_budget" else requests_per_second
     os.environ["AIRFLOW_CONN_KLING_DEFAULT"] = json.dumps(
@@ -122,7 +183,8 @@ def worker(
     )
 
     text2video_path = COMETAPI.path(TEXT2VIDEO.route)
-    from airflow_provider_kling.hooks import kling as hook_module
+    from airflow_provider_kling.hooks import _async as hook_module
+    from airflow_provider_kling.hooks import kling as public_hooks
     from airflow_provider_kling.hooks.kling import KlingAsyncHook
     from airflow_provider_kling.triggers import kling as trigger_module
     from airflow_provider_kling.triggers.kling import KlingTaskTrigger
@@ -176,6 +238,9 @@ def worker(
                     yield TriggerEvent({"status": task["task_status"], "kling_task_id": self.kling_task_id})
                     return
                 await asyncio.sleep(self.poll_interval)
+
+    if kind == "kling_httpx":
+        KlingAsyncHook = public_hooks.KlingAsyncHook = _httpx_hook(httpx, hook_module)
 
     if kind.startswith("kling"):
         request_once = KlingAsyncHook._request_once
@@ -288,6 +353,9 @@ def worker(
         return {"wall": wall, "ideal": ideal, "lags": lags, "peak": peak[0], "events": events}
 
     task_ids = asyncio.run(create_tasks())
+    # What a triggerer has imported once its first wait has polled: not counted against the polls measured here.
+    for module in ("aiohttp", "tenacity", "airflow_provider_kling.concurrency", "airflow_provider_kling.hooks.kling"):
+        importlib.import_module(module)
     gc.collect()
     gc_pauses: list[float] = []
     gc_started = [0.0]
