@@ -25,12 +25,14 @@ done
 subset=(tests/unit tests/integration/test_operator_runs.py tests/integration/test_example_dags.py tests/system/test_provider.py
     tests/system/test_pool.py)
 
-pip_into() {  # pip_into VENV ARGS...: install, keeping the log; on failure show it and stop
+# pip_into VENV ARGS...: install (uv, as everywhere: pip's resolver backtracked for minutes over the wheel's
+# test extra on Airflow 2.11), keeping the log; on failure show it and stop
+pip_into() {
     local venv=$1
     shift
-    if ! "$venv/bin/python" -m pip install --disable-pip-version-check "$@" >>"$venv/install.log" 2>&1; then
+    if ! kling_install "$venv" "$@" >>"$venv/install.log" 2>&1; then
         cat "$venv/install.log" >&2
-        echo "pip install $* into $venv failed (log: $venv/install.log)" >&2
+        echo "Installing $* into $venv failed (log: $venv/install.log)" >&2
         exit 1
     fi
 }

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowNotFoundException
-from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
 from support.answer_tables import INVALID_FIELDS
 from support.task_context import task_context
 
@@ -72,8 +72,8 @@ SENSOR_RUN_TIME = [
     ("kling_task_id", None, "allowed: a Kling task id or external_task_id"),
 ]
 
-#: What Airflow's BaseSensorOperator raises for its own arguments: AirflowException before Airflow 3.
-AIRFLOWS_OWN = ValueError if AIRFLOW_V_3_0_PLUS else AirflowException
+#: What Airflow's BaseSensorOperator raises for its own arguments: AirflowException before Airflow 3.1.
+AIRFLOWS_OWN = ValueError if AIRFLOW_V_3_1_PLUS else AirflowException
 
 # The sensor's own arguments, then those Airflow's BaseSensorOperator checks with its own words.
 SENSOR_PARSE_TIME = [
