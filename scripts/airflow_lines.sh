@@ -58,8 +58,8 @@ wheel=$(ls dist/lines/airflow_provider_kling-*.whl)
 for version in "${versions[@]}"; do
     venv=.venv-airflow-$version
     pip_into "$venv" --force-reinstall --no-deps "$wheel"
-    # psycopg2: tests/system/test_pool.py runs Airflow 2's scheduler on PostgreSQL.
-    pip_into "$venv" "$wheel[test,openlineage]" psycopg2-binary
+    # psycopg2 and asyncpg: tests/system/test_pool.py runs its scheduler on PostgreSQL (Airflow 3 also connects async).
+    pip_into "$venv" "$wheel[test,openlineage]" psycopg2-binary asyncpg
     installed=$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("apache-airflow"))')
     if [ "$installed" != "$version" ]; then
         echo "Installing the wheel moved Airflow from $version to $installed" >&2

@@ -189,6 +189,8 @@ class AirflowServices:
     :param parallelism: worker slots of the LocalExecutor.
     :param production: PostgreSQL, Celery and two triggerers (:class:`ProductionShape`) instead of SQLite and the
         LocalExecutor.
+    :param postgres: PostgreSQL with the LocalExecutor (always so on Airflow 2, whose LocalExecutor refuses SQLite;
+        Airflow 3.0's API server loses tasks' reports on a busy SQLite).
     """
 
     COMPONENTS: ClassVar[dict[str, list[str]]] = {
@@ -198,11 +200,17 @@ class AirflowServices:
     AIRFLOW_2_COMPONENTS: ClassVar[dict[str, list[str]]] = {name: [name] for name in ("scheduler", "triggerer")}
 
     def __init__(
-        self, dags_folder: Path, env: dict[str, str], parallelism: int = 4, *, production: bool = False
+        self,
+        dags_folder: Path,
+        env: dict[str, str],
+        parallelism: int = 4,
+        *,
+        production: bool = False,
+        postgres: bool = False,
     ) -> None:
         from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
-        self.servers = ProductionShape() if production or not AIRFLOW_V_3_0_PLUS else None
+        self.servers = ProductionShape() if production or postgres or not AIRFLOW_V_3_0_PLUS else None
         self.home = Path(tempfile.mkdtemp(prefix="kling-airflow-services-"))
         self.components = (
             ProductionShape.COMPONENTS
@@ -268,8 +276,12 @@ class AirflowServices:
         return result.stdout
 
     def start(self, *components: str) -> None:
-        """Start components (default: all) as background processes logging under AIRFLOW_HOME."""
-        for component in components or self.components:
+        """
+        Start components (default: all) as background processes logging under AIRFLOW_HOME; return once the API
+        server, if started, listens (a task that starts before it fails: Airflow 3's tasks report to it).
+        """
+        started = components or tuple(self.components)
+        for component in started:
             self._starts += 1
             with open(self.home / f"{component}-{self._starts}.log", "wb") as log:
                 self.processes[component] = subprocess.Popen(
@@ -279,6 +291,8 @@ class AirflowServices:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
+        if "api-server" in started:
+            wait_for_port(int(self.env["AIRFLOW__API__PORT"]), "the API server", self.processes["api-server"], 180)
 
     def kill(self, component: str) -> None:
         """SIGKILL a component and all its children, as a crash would."""
