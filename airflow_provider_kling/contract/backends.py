@@ -26,8 +26,8 @@ class Backend(NamedTuple):
         its fields (a relay that does not may drop them, and render one shot).
     :param image2video_needs_image: whether an image-to-video request must carry ``image`` (a relay that
         routes a request without it to text-to-video would render a video that ignores ``image_tail``).
-    :param extension_needs_parent_task: whether a video extension must name its parent task (``task_id``),
-        so that a relay sends it to the upstream account that made the video.
+    :param extension_needs_parent_task: whether a task on a video Kling made (an extension, a lip-sync) must name
+        its parent task (``task_id``), so that a relay sends it to the upstream account that made the video.
     """
 
     name: str

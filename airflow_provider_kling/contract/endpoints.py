@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
-from airflow_provider_kling._constants import EXTERNAL_TASK_ID_MAX_CHARS
 from airflow_provider_kling.contract.backends import BACKENDS, DEFAULT_BACKEND, Backend
+from airflow_provider_kling.contract.effects import build_effects
 from airflow_provider_kling.contract.fields import (
     ASPECT_RATIOS,
     DURATIONS,
@@ -22,21 +22,22 @@ from airflow_provider_kling.contract.fields import (
     SOUND_IN_PRO_ONLY_MODELS,
     SOUND_MODELS,
     SOUNDS,
-    check_callback_url,
     check_camera_control,
     check_cfg_scale,
     check_choice,
+    check_delivery_fields,
     check_duration,
     check_extra_fields,
     check_image,
     check_image_list,
-    check_kling_id,
     check_model,
     check_shots,
+    check_shots_duration,
+    check_source_video,
     check_text,
-    check_video_id,
-    check_watermark_info,
 )
+from airflow_provider_kling.contract.lip_sync import build_lip_sync
+from airflow_provider_kling.contract.omni import build_omni_video
 from airflow_provider_kling.exceptions import KlingValidationError
 
 #: The request fields of ``POST /kling/v1/videos/text2video``, in the contract's order.
@@ -69,6 +70,8 @@ def split_request_fields(
     :param endpoint: the endpoint it was sent to (default: text-to-video).
     """
     endpoint = endpoint or TEXT2VIDEO
+    if endpoint.wrapped and isinstance(body.get("input"), Mapping):
+        body = {**{name: value for name, value in body.items() if name != "input"}, **body["input"]}
     on_the_wire = {dict(endpoint.renamed).get(name, name): name for name in endpoint.fields}
     known = {on_the_wire[name]: value for name, value in body.items() if name in on_the_wire}
     return known, {name: value for name, value in body.items() if name not in on_the_wire}
@@ -136,15 +139,7 @@ def _shared_fields(
             raise KlingValidationError("duration", f"{error.problem} {duration_note}") from None
     if "camera_control" in given:
         body["camera_control"] = check_camera_control(given["camera_control"])
-    if "callback_url" in given:
-        body["callback_url"] = check_callback_url(given["callback_url"])
-    if "external_task_id" in given:
-        body["external_task_id"] = check_text(
-            "external_task_id", given["external_task_id"], EXTERNAL_TASK_ID_MAX_CHARS, required=True
-        )
-    if "watermark_info" in given:
-        body["watermark_info"] = check_watermark_info(given["watermark_info"])
-    return body
+    return {**body, **check_delivery_fields(given)}
 
 
 def _text2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]) -> dict[str, Any]:
@@ -157,12 +152,7 @@ def _text2video(given: Mapping[str, Any], backend: Backend, extra_models: tuple[
     note = _durations_note(backend, model)  # a refused duration is told where longer ones are taken
     body.update(_shared_fields(given, backend, model, _long_durations(backend, model), note))
     if "multi_prompt" in body:
-        total = str(sum(int(shot["duration"]) for shot in body["multi_prompt"]))
-        if body.get("duration", total) != total:
-            raise KlingValidationError(
-                "duration", f"is {body['duration']} s, but the shots in multi_prompt last {total} s: they must match"
-            )
-        body["duration"] = check_duration("duration", total, _long_durations(backend, model))
+        body["duration"] = check_shots_duration(body, _long_durations(backend, model))
     if "sound" in given:
         body["sound"] = check_choice("sound", given["sound"], SOUNDS)
         if known_model and model not in SOUND_MODELS:
@@ -204,15 +194,7 @@ def _multi_image2video(given: Mapping[str, Any], backend: Backend, extra_models:
 def _video_extend(given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]) -> dict[str, Any]:
     if "video_id" not in given:
         raise KlingValidationError("video_id", "is required: the id of a video Kling made (task_result.videos[].id)")
-    body = {"video_id": check_video_id(given["video_id"])}
-    if "parent_task_id" in given:
-        body["task_id"] = check_kling_id(
-            "parent_task_id", given["parent_task_id"], "the Kling task_id that made the video"
-        )
-    elif backend.extension_needs_parent_task:
-        raise KlingValidationError(
-            "parent_task_id", f"is required on the {backend.name} backend: the Kling task_id that made the video"
-        )
+    body = check_source_video(given, backend)
     return {**body, **_prompt(given, backend, required=False), **_shared_fields(given, backend, None)}
 
 
@@ -229,6 +211,7 @@ class Endpoint(NamedTuple):
         can be found by it, where the backend looks tasks up that way).
     :param renamed: (argument name, name on the wire) of fields whose argument cannot take the wire's name
         (``task_id`` is every Airflow task's own).
+    :param wrapped: the fields (by their names on the wire) that go in the body's ``input`` object.
     """
 
     name: str
@@ -237,6 +220,7 @@ class Endpoint(NamedTuple):
     build: Callable[[Mapping[str, Any], Backend, tuple[str, ...]], dict[str, Any]]
     takes_external_task_id: bool = True
     renamed: tuple[tuple[str, str], ...] = ()
+    wrapped: tuple[str, ...] = ()
 
     @property
     def route(self) -> str:
@@ -293,11 +277,71 @@ VIDEO_EXTEND = Endpoint(
     renamed=(("parent_task_id", "task_id"),),
 )
 
-ENDPOINTS = {endpoint.name: endpoint for endpoint in (TEXT2VIDEO, IMAGE2VIDEO, MULTI_IMAGE2VIDEO, VIDEO_EXTEND)}
+OMNI_VIDEO = Endpoint(
+    "omni-video",
+    "Omni video",
+    (
+        "prompt",
+        "model_name",
+        "mode",
+        "aspect_ratio",
+        "duration",
+        "image_list",
+        "element_list",
+        "video_list",
+        "sound",
+        "multi_shot",
+        "shot_type",
+        "multi_prompt",
+        "watermark_info",
+        "callback_url",
+        "external_task_id",
+    ),
+    build_omni_video,
+)
+
+_EFFECT_INPUTS = ("image", "images", "model_name", "mode", "duration")
+
+EFFECTS = Endpoint(
+    "effects",
+    "video effects",
+    ("effect_scene", *_EFFECT_INPUTS, "callback_url", "external_task_id"),
+    build_effects,
+    wrapped=_EFFECT_INPUTS,
+)
+
+_LIP_SYNC_INPUTS = (
+    "video_id",
+    "video_url",
+    "mode",
+    "text",
+    "voice_id",
+    "voice_language",
+    "voice_speed",
+    "audio_type",
+    "audio_file",
+    "audio_url",
+)
+
+#: No source documents ``external_task_id`` for it: a lost answer cannot be looked up by one on any backend.
+LIP_SYNC = Endpoint(
+    "lip-sync",
+    "lip-sync",
+    ("video_id", "parent_task_id", *_LIP_SYNC_INPUTS[1:], "callback_url"),
+    build_lip_sync,
+    takes_external_task_id=False,
+    renamed=(("parent_task_id", "task_id"),),
+    wrapped=("task_id", *_LIP_SYNC_INPUTS),
+)
+
+ENDPOINTS = {
+    endpoint.name: endpoint
+    for endpoint in (TEXT2VIDEO, IMAGE2VIDEO, MULTI_IMAGE2VIDEO, VIDEO_EXTEND, OMNI_VIDEO, EFFECTS, LIP_SYNC)
+}
 
 
 def endpoint_named(name: Any) -> Endpoint:
-    """The endpoint called ``name`` (``text2video``, ``image2video``, ``multi-image2video``, ``video-extend``)."""
+    """The endpoint called ``name``: one of :data:`ENDPOINTS`' keys (``text2video``, ``omni-video``...)."""
     return ENDPOINTS[check_choice("endpoint", name, ENDPOINTS)]
 
 
@@ -330,7 +374,11 @@ def build_request(
         )
     given = {name: value for name, value in fields.items() if value is not None}
     body = endpoint.build(given, backend, tuple(extra_models))
-    return {**body, **check_extra_fields(extra_fields, (*endpoint.fields, *(wire for _, wire in endpoint.renamed)))}
+    extra = check_extra_fields(extra_fields, (*endpoint.fields, *(wire for _, wire in endpoint.renamed)))
+    if endpoint.wrapped:
+        inputs = {name: body.pop(name) for name in endpoint.wrapped if name in body}
+        body["input"] = inputs
+    return {**body, **extra}
 
 
 def build_text2video_request(

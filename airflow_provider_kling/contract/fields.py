@@ -12,29 +12,25 @@ from collections.abc import Iterable, Mapping, Sized
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_kling._constants import EXTERNAL_TASK_ID_MAX_CHARS
+from airflow_provider_kling.contract.backends import Backend
+from airflow_provider_kling.contract.models import models_for, models_with
 from airflow_provider_kling.exceptions import KlingValidationError
 
-KNOWN_MODELS = (
-    "kling-v1",
-    "kling-v1-6",
-    "kling-v2-master",
-    "kling-v2-1-master",
-    "kling-v2-5-turbo",
-    "kling-v2-6",
-    "kling-v3",
-)
+#: Text-to-video's models.
+KNOWN_MODELS = models_for("text2video")
 
-#: Models with generated audio: the only ones that take ``sound``.
-SOUND_MODELS = ("kling-v2-6", "kling-v3")
+#: Text-to-video's models with generated audio: the only ones that take ``sound`` there.
+SOUND_MODELS = tuple(name for name in models_with("sound") if name in KNOWN_MODELS)
 
 #: Models whose audio needs ``mode="pro"`` (their ``std`` videos are silent).
-SOUND_IN_PRO_ONLY_MODELS = ("kling-v2-6",)
+SOUND_IN_PRO_ONLY_MODELS = models_with("sound_needs_pro")
 
 #: Models that do not take ``cfg_scale``.
-NO_CFG_SCALE_MODELS = ("kling-v2-master", "kling-v2-1", "kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6")
+NO_CFG_SCALE_MODELS = models_with("cfg_scale", False)
 
-#: Models that render several shots in one task (``multi_shot``).
-MULTI_SHOT_MODELS = ("kling-v3",)
+#: Text-to-video's models that render several shots in one task (``multi_shot``).
+MULTI_SHOT_MODELS = tuple(name for name in models_with("multi_shot") if name in KNOWN_MODELS)
 
 MODES = ("std", "pro")
 
@@ -60,18 +56,10 @@ CAMERA_TYPES = ("simple", "down_back", "forward_up", "right_turn_forward", "left
 CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 
 #: Models that animate images (``image2video``), as Kling's image-to-video reference lists them.
-IMAGE_MODELS = (
-    "kling-v1",
-    "kling-v1-5",
-    "kling-v1-6",
-    "kling-v2-master",
-    "kling-v2-1",
-    "kling-v2-1-master",
-    "kling-v2-5-turbo",
-)
+IMAGE_MODELS = models_for("image2video")
 
 #: Models that take several images (``multi-image2video``).
-MULTI_IMAGE_MODELS = ("kling-v1-6",)
+MULTI_IMAGE_MODELS = models_for("multi-image2video")
 
 #: The largest image Kling takes, in bytes (its reference: "cannot exceed 10MB").
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
@@ -213,6 +201,25 @@ def check_watermark_info(value: Any) -> dict[str, bool]:
     return {"enabled": value["enabled"]}
 
 
+def check_delivery_fields(given: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Check the fields every endpoint that takes them means the same by (``callback_url``, ``external_task_id``,
+    ``watermark_info``), each where given; return them as sent.
+
+    :param given: the request's fields (others are left alone).
+    """
+    body: dict[str, Any] = {}
+    if "callback_url" in given:
+        body["callback_url"] = check_callback_url(given["callback_url"])
+    if "external_task_id" in given:
+        body["external_task_id"] = check_text(
+            "external_task_id", given["external_task_id"], EXTERNAL_TASK_ID_MAX_CHARS, required=True
+        )
+    if "watermark_info" in given:
+        body["watermark_info"] = check_watermark_info(given["watermark_info"])
+    return body
+
+
 def check_extra_fields(value: Any, known_fields: Iterable[str]) -> dict[str, Any]:
     """
     Check ``extra_fields``: request fields the provider does not know yet, sent as given; return them.
@@ -275,8 +282,17 @@ def check_multi_prompt(value: Any) -> list[dict[str, Any]]:
     return shots
 
 
-def check_shots(given: Mapping[str, Any], model: str | None, known_model: bool) -> dict[str, Any]:
-    """The multi-shot fields of a request, checked together: which ones a request needs follows from the others."""
+def check_shots(
+    given: Mapping[str, Any], model: str | None, known_model: bool, shot_models: tuple[str, ...] = MULTI_SHOT_MODELS
+) -> dict[str, Any]:
+    """
+    Check the multi-shot fields of a request together (which ones a request needs follows from the others).
+
+    :param given: the request's fields.
+    :param model: its ``model_name``, or None.
+    :param known_model: whether the capability map knows that model (one of ``extra_models`` is not judged).
+    :param shot_models: the endpoint's models that render several shots.
+    """
     multi_shot = given.get("multi_shot")
     if multi_shot is not None:
         check_flag("multi_shot", multi_shot)
@@ -285,11 +301,11 @@ def check_shots(given: Mapping[str, Any], model: str | None, known_model: bool) 
             if name in given:
                 raise KlingValidationError(name, "is only used with multi_shot=True; set multi_shot or leave it unset")
         return {} if multi_shot is None else {"multi_shot": False}
-    if model is None or (known_model and model not in MULTI_SHOT_MODELS):
+    if model is None or (known_model and model not in shot_models):
         raise KlingValidationError(
             "multi_shot",
             f"is not supported by {model or 'the default model'}; models with several shots: "
-            f"{', '.join(MULTI_SHOT_MODELS)} (set model_name)",
+            f"{', '.join(shot_models)} (set model_name)",
         )
     if "shot_type" not in given:
         raise KlingValidationError("shot_type", f"is required with multi_shot=True; allowed: {', '.join(SHOT_TYPES)}")
@@ -307,6 +323,29 @@ def check_shots(given: Mapping[str, Any], model: str | None, known_model: bool) 
             "prompt", "is not used with shot_type='customize': each shot's prompt is in multi_prompt"
         )
     return {**shots, "multi_prompt": check_multi_prompt(given["multi_prompt"])}
+
+
+def check_shots_duration(body: Mapping[str, Any], allowed: tuple[str, ...]) -> str:
+    """
+    The duration of a request with ``multi_prompt``: the sum of its shots', which a given ``duration`` must equal.
+
+    :param body: the request body so far (its ``multi_prompt`` checked, its ``duration`` if given).
+    :param allowed: the durations the request's model takes.
+    """
+    total = str(sum(int(shot["duration"]) for shot in body["multi_prompt"]))
+    if body.get("duration", total) != total:
+        raise KlingValidationError(
+            "duration", f"is {body['duration']} s, but the shots in multi_prompt last {total} s: they must match"
+        )
+    return check_duration("duration", total, allowed)
+
+
+def check_media_url(field: str, value: Any) -> str:
+    """Check the URL of a video or an audio file that Kling fetches: http(s), no spaces; return it."""
+    url = check_text(field, value, 2048, required=True)
+    if not url.startswith(("https://", "http://")) or any(char.isspace() for char in url):
+        raise KlingValidationError(field, f"got {shown(url)}; allowed: an http(s) URL Kling can fetch, no spaces")
+    return url
 
 
 def check_model(given: Mapping[str, Any], known: tuple[str, ...], extra_models: Iterable[str]) -> str | None:
@@ -399,3 +438,23 @@ def check_kling_id(field: str, value: Any, what: str) -> str:
 def check_video_id(value: Any) -> str:
     """Check a ``video_id`` to extend (a video Kling made: ``task_result.videos[].id``); return it."""
     return check_kling_id("video_id", value, "the id of a video Kling made (task_result.videos[].id)")
+
+
+def check_source_video(given: Mapping[str, Any], backend: Backend) -> dict[str, str]:
+    """
+    Check the ``video_id`` of a video Kling made and its ``parent_task_id`` (sent as ``task_id``), which a backend
+    whose relay runs such a task on the account that made the video requires; return them as sent.
+
+    :param given: the request's fields (``video_id`` among them).
+    :param backend: the service the request goes to.
+    """
+    body = {"video_id": check_video_id(given["video_id"])}
+    if "parent_task_id" in given:
+        body["task_id"] = check_kling_id(
+            "parent_task_id", given["parent_task_id"], "the Kling task_id that made the video"
+        )
+    elif backend.extension_needs_parent_task:
+        raise KlingValidationError(
+            "parent_task_id", f"is required on the {backend.name} backend: the Kling task_id that made the video"
+        )
+    return body
