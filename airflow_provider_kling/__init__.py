@@ -100,6 +100,9 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_kling.operators.image2video",
                     "airflow_provider_kling.operators.multi_image2video",
                     "airflow_provider_kling.operators.video_extend",
+                    "airflow_provider_kling.operators.omni_video",
+                    "airflow_provider_kling.operators.effects",
+                    "airflow_provider_kling.operators.lip_sync",
                 ],
             }
         ],

@@ -37,11 +37,16 @@ def image_locations(fields: Mapping[str, Any]) -> Iterator[str]:
     """
     The images a request names by a file or an http(s) URL (an image given as Base64 has no location).
 
-    :param fields: the request's fields (``image``, ``image_tail``, ``image_list``; others are not read).
+    :param fields: the request's fields (``image``, ``image_tail``, ``images``, ``image_list``; others are not read).
     """
     images = [fields.get("image"), fields.get("image_tail")]
+    if isinstance(fields.get("images"), (list, tuple)):
+        images += list(fields["images"])
     if isinstance(fields.get("image_list"), (list, tuple)):
-        images += [listed_image(item) for item in fields["image_list"]]
+        images += [
+            item["image_url"] if isinstance(item, Mapping) and "image_url" in item else listed_image(item)
+            for item in fields["image_list"]
+        ]
     for image in images:
         if is_file_reference(image) or (isinstance(image, str) and image.startswith(("https://", "http://"))):
             yield str(image)

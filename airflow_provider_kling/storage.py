@@ -67,11 +67,17 @@ def inline_images(fields: Mapping[str, Any]) -> dict[str, Any]:
         if name in inlined:
             inlined[name] = read_image(name, inlined[name])
     if isinstance(inlined.get("image_list"), (list, tuple)):
-        inlined["image_list"] = [
-            {"image": read_image(f"image_list[{index}]", listed_image(item))}
-            for index, item in enumerate(inlined["image_list"])
-        ]
+        inlined["image_list"] = [_inline_listed(index, item) for index, item in enumerate(inlined["image_list"])]
+    if isinstance(inlined.get("images"), (list, tuple)):
+        inlined["images"] = [read_image(f"images[{index}]", item) for index, item in enumerate(inlined["images"])]
     return inlined
+
+
+def _inline_listed(index: int, item: Any) -> Any:
+    """An ``image_list`` item with its image read: ``{"image": ...}`` (multi-image) or ``{"image_url": ...}`` (Omni)."""
+    if isinstance(item, Mapping) and "image_url" in item:
+        return {**item, "image_url": read_image(f"image_list[{index}].image_url", item["image_url"])}
+    return {"image": read_image(f"image_list[{index}]", listed_image(item))}
 
 
 def output_folder(output_path: Any) -> ObjectStoragePath | None:

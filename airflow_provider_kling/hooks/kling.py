@@ -173,7 +173,7 @@ class KlingHook(KlingHookBase):
 
         Images given as a path or ``ObjectStoragePath`` are read here and come back as Base64.
 
-        :param endpoint: ``text2video``, ``image2video``, ``multi-image2video`` or ``video-extend``.
+        :param endpoint: a name in :data:`~airflow_provider_kling.contract.ENDPOINTS` (``text2video``...).
         :param extra_fields: fields the provider does not know yet, sent as given (see :meth:`create_task`).
         :param fields: the request fields (see :meth:`create_task`).
         """
@@ -257,8 +257,9 @@ class KlingHook(KlingHookBase):
             and/or ``image_tail``, ``prompt``, ``negative_prompt``, ``model_name``, ``cfg_scale``, ``mode``,
             ``duration``, ``camera_control``, ``callback_url``, ``external_task_id``), ``multi-image2video``
             (``image_list`` of 1 to 4 images, ``prompt``, ``negative_prompt``, ``model_name``, ``mode``,
-            ``duration``, ``aspect_ratio``, ``callback_url``, ``external_task_id``) or ``video-extend``
-            (``video_id``, ``prompt``, ``negative_prompt``, ``cfg_scale``, ``callback_url``). An image is
+            ``duration``, ``aspect_ratio``, ``callback_url``, ``external_task_id``), ``video-extend``
+            (``video_id``, ``prompt``, ``negative_prompt``, ``cfg_scale``, ``callback_url``), or ``omni-video``,
+            ``effects`` and ``lip-sync`` (the arguments of their operators). An image is
             an http(s) URL, Base64, or a path or ``ObjectStoragePath`` of a JPEG or PNG of at most 10 MiB,
             read and sent as Base64.
         :param on_unknown_submission: where the backend cannot be asked, ``resubmit`` sends the

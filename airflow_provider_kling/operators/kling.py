@@ -452,6 +452,17 @@ class KlingVideoOperator(BaseOperator):
                 context["outlet_events"][outlet].extra.update(extra)
 
 
+def templated_fields(endpoint: str, *untemplated: str) -> tuple[str, ...]:
+    """
+    Return the ``template_fields`` of an endpoint's operator: the endpoint's request fields, then the core's.
+
+    :param endpoint: the operator's endpoint (a name in :data:`~airflow_provider_kling.contract.ENDPOINTS`).
+    :param untemplated: the fields that are checked when the DAG is parsed, or too large to render.
+    """
+    fields = (name for name in endpoint_named(endpoint).fields if name not in untemplated)
+    return (*fields, *KlingVideoOperator.template_fields)
+
+
 class KlingText2VideoOperator(KlingVideoOperator):
     """
     Generate a video from a text prompt with Kling (``/v1/videos/text2video``) and return its task object.

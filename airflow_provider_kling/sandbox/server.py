@@ -183,7 +183,7 @@ class SandboxTask:
                     {
                         "id": f"{self.task_id}-0",
                         "url": f"{base_url}{VIDEO_PATH}{self.task_id}.mp4",
-                        "duration": self.body.get("duration", "5"),
+                        "duration": {**self.body, **self.body.get("input", {})}.get("duration", "5"),
                         **self._watermark(base_url),
                     }
                 ]
@@ -419,9 +419,10 @@ class KlingSandbox:
         # Fields the contract does not know are taken and ignored: Kling's answer to them is undocumented.
         known, extra = split_request_fields(body, endpoint)
         clean = build_request(endpoint, known, backend=self.backend, extra_fields=extra)
+        inputs = {**clean, **clean.get("input", {})}  # effects and lip-sync send theirs in an input object
         with self._lock:
-            if "video_id" in clean:
-                self._check_extension(clean)
+            if "video_id" in inputs:
+                self._check_extension(inputs)
             external_id = clean.get("external_task_id")
             if (
                 self.profile == "kling"
@@ -441,7 +442,7 @@ class KlingSandbox:
                 endpoint=endpoint.name,
                 created_ms=int(time.time() * 1000),
                 render_seconds=self.render_seconds + self.render_spread * self._render_draws.random(),
-                fails=FAIL_MARKER in json.dumps([clean.get("prompt"), clean.get("multi_prompt")]),
+                fails=FAIL_MARKER in json.dumps([inputs.get(name) for name in ("prompt", "multi_prompt", "text")]),
                 started=now,
                 units=self.units,
             )
@@ -449,7 +450,7 @@ class KlingSandbox:
         return task
 
     def _check_extension(self, body: dict[str, Any]) -> None:
-        """Refuse an extension of a video no task made (or, named, not the task given as its parent)."""
+        """Refuse an extension or lip-sync of a video no task made (or, named, not the task given as its parent)."""
         parent = next(
             (
                 task
