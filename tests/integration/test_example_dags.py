@@ -25,6 +25,7 @@ def test_every_example_dag_loads_without_import_errors(examples):
         "kling_video_published",
         "kling_submit_now_wait_later",
         "kling_still_to_extended_clip",
+        "kling_talking_clip",
     }
 
 
@@ -37,6 +38,26 @@ def test_still_to_extended_clip_animates_the_stored_image_then_extends_its_video
     assert extension["video_id"] == animated["task_result"]["videos"][0]["id"]
     stored = AIRFLOW_HOME / "videos" / f"{extended['task_id']}_0.mp4"
     assert extended["task_result"]["videos"][0]["stored_path"] == f"file://{stored}"
+    assert stored.read_bytes()[4:8] == b"ftyp"
+
+
+def test_talking_clip_lip_syncs_the_generated_presenter_and_stores_the_result(examples, sandbox):
+    dag_run, _tis = run(examples, "kling_talking_clip")
+    assert dag_run.state == "success"
+    presenter, spoken = xcom(dag_run, "presenter"), xcom(dag_run, "speak")
+    [generation, lip_sync] = sandbox.submissions
+    assert generation["model_name"] == "kling-v1-6"
+    assert lip_sync["input"] == {
+        "video_id": presenter["task_result"]["videos"][0]["id"],
+        "task_id": presenter["task_id"],
+        "mode": "text2video",
+        "text": "Good morning! Here is today's weather.",
+        "voice_id": "girlfriend_1_speech02",
+        "voice_language": "en",
+    }
+    assert sandbox.tasks[spoken["task_id"]].endpoint == "lip-sync"
+    stored = AIRFLOW_HOME / "videos" / f"{spoken['task_id']}_0.mp4"
+    assert spoken["task_result"]["videos"][0]["stored_path"] == f"file://{stored}"
     assert stored.read_bytes()[4:8] == b"ftyp"
 
 

@@ -8,7 +8,7 @@ import re
 import pendulum
 import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
-from conftest import REPO, SECRET_KEY, connection_json
+from conftest import AIRFLOW_HOME, REPO, SECRET_KEY, connection_json
 from support.airflow_lines import deferred_to, extra_link, run, xcom
 
 from airflow_provider_kling.sandbox import Fault
@@ -270,3 +270,41 @@ def test_the_image_family_animates_a_stored_image_extends_the_clip_and_combines_
     assert sent["extend"] == {"video_id": f"{animated}-0", "task_id": animated, "prompt": "and then day"}
     assert sent["combine"]["image_list"] == [{"image": still}, {"image": "https://images.example/b.jpg"}]
     assert len(sandbox.submissions) == 3
+
+
+@pytest.mark.parametrize("mode", ["blocking", "deferrable"])
+def test_the_media_family_lip_syncs_a_generated_clip_and_makes_omni_and_effect_videos_each_stored(
+    dagbag, sandbox, caplog, mode
+):
+    dag_run, tis = run(dagbag, f"kling_media_family_{mode}")
+    assert dag_run.state == "success", {key: ti.state for key, ti in tis.items()}
+    deferred = TRIGGER if AIRFLOW_V_3_0_PLUS else "deferred (Airflow 2 names no trigger)"
+    sent = {}
+    for task_id, endpoint in (("speak", "lip-sync"), ("omni", "omni-video"), ("effect", "effects"), ("hug", "effects")):
+        task = xcom(dag_run, task_id)
+        assert task["task_status"] == "succeed" and sandbox.tasks[task["task_id"]].endpoint == endpoint
+        route = sandbox.backend.path(f"/v1/videos/{endpoint}")
+        assert ("POST", route) in sandbox.requests and ("GET", f"{route}/{task['task_id']}") in sandbox.requests
+        assert deferred_to(dag_run, task_id, caplog.text) == (deferred if mode == "deferrable" else None)
+        stored = AIRFLOW_HOME / "media-family" / f"{task['task_id']}_0.mp4"
+        assert task["task_result"]["videos"][0]["stored_path"] == str(stored)
+        assert stored.read_bytes()[4:8] == b"ftyp"
+        sent[task_id] = sandbox.tasks[task["task_id"]].body
+    still = base64.b64encode((REPO / "example_dags" / "still.png").read_bytes()).decode()
+    presenter = xcom(dag_run, "presenter")["task_id"]
+    assert sent["speak"] == {
+        "input": {
+            "video_id": f"{presenter}-0",
+            "task_id": presenter,
+            "mode": "text2video",
+            "text": "Good morning",
+            "voice_id": "girlfriend_1_speech02",
+            "voice_language": "en",
+        }
+    }
+    assert sent["omni"]["image_list"] == [{"image_url": still, "type": "first_frame"}]
+    assert sent["omni"]["external_task_id"].startswith("airflow-")
+    assert sent["effect"]["input"] == {"image": still, "duration": "5"}
+    assert sent["hug"]["input"] == {"images": [still, "https://images.example/b.jpg"], "duration": "10"}
+    assert sent["hug"]["effect_scene"] == "hug" and sent["hug"]["external_task_id"].startswith("airflow-")
+    assert len(sandbox.submissions) == 5  # one task per task instance

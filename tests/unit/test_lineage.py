@@ -55,6 +55,13 @@ def test_only_images_named_by_a_file_or_a_url_are_inputs():
     assert list(image_locations({"image_list": "s3://bucket/a.jpg"})) == []
 
 
+def test_the_images_of_omni_video_and_of_a_two_person_effect_are_inputs():
+    omni = {"image_list": [{"image_url": "s3://bucket/face.png", "type": "first_frame"}, {"image_url": "aGk="}]}
+    assert list(image_locations(omni)) == ["s3://bucket/face.png"]
+    effect = {"images": ["/data/left.jpg", "https://example.com/right.png", "aGk="]}
+    assert list(image_locations(effect)) == ["/data/left.jpg", "https://example.com/right.png"]
+
+
 def _lineage(task, fields=None):
     pytest.importorskip("airflow.providers.openlineage", reason="the openlineage extra is not installed")
     from airflow_provider_kling.lineage import video_lineage

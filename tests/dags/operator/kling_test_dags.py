@@ -9,9 +9,12 @@ from pathlib import Path
 import pendulum
 from airflow.providers.common.compat.sdk import DAG
 
+from airflow_provider_kling.operators.effects import KlingVideoEffectsOperator
 from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
+from airflow_provider_kling.operators.lip_sync import KlingLipSyncOperator
 from airflow_provider_kling.operators.multi_image2video import KlingMultiImage2VideoOperator
+from airflow_provider_kling.operators.omni_video import KlingOmniVideoOperator
 from airflow_provider_kling.operators.video_extend import KlingVideoExtendOperator
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
 
@@ -53,6 +56,35 @@ for deferrable in (False, True):
             prompt="two stills, one scene",
             deferrable=deferrable,
             **FAST,
+        )
+
+#: Where the media family stores its videos (below the test run's AIRFLOW_HOME).
+MEDIA_FOLDER = f"{os.environ.get('AIRFLOW_HOME', '/tmp')}/media-family"
+
+for deferrable in (False, True):
+    with DAG(f"kling_media_family_{'deferrable' if deferrable else 'blocking'}", schedule=None, start_date=START):
+        stored = {"output_path": MEDIA_FOLDER, "deferrable": deferrable, **FAST}
+        presenter = KlingText2VideoOperator(task_id="presenter", prompt="a presenter", deferrable=deferrable, **FAST)
+        speak = KlingLipSyncOperator(
+            task_id="speak",
+            mode="text2video",
+            video_id="{{ ti.xcom_pull(task_ids='presenter')['task_result']['videos'][0]['id'] }}",
+            parent_task_id="{{ ti.xcom_pull(task_ids='presenter')['task_id'] }}",
+            text="Good morning",
+            voice_id="girlfriend_1_speech02",
+            **stored,
+        )
+        presenter >> speak
+        KlingOmniVideoOperator(
+            task_id="omni",
+            prompt="<<<image_1>>> comes alive",
+            image_list=[{"image_url": STILL, "type": "first_frame"}],
+            duration=5,
+            **stored,
+        )
+        KlingVideoEffectsOperator(task_id="effect", effect_scene="bloombloom", image=STILL, **stored)
+        KlingVideoEffectsOperator(
+            task_id="hug", effect_scene="hug", images=[STILL, "https://images.example/b.jpg"], duration=10, **stored
         )
 
 with DAG("kling_fails", schedule=None, start_date=START):
