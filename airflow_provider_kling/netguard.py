@@ -101,6 +101,21 @@ def looks_like_video(start: bytes) -> bool:
     return len(start) >= 8 and start[4:8] in _MP4_FIRST_BOXES
 
 
+def missing_media(start: bytes, name: str) -> str | None:
+    """
+    Return what a download stored as ``name`` should have been, when its first 8 bytes are not that; else None.
+
+    :param start: the download's first bytes (at least 8).
+    :param name: the file's name: ``.mp3`` (an ID3 tag or an MPEG audio frame), ``.wav`` (RIFF WAVE), else MP4.
+    """
+    if name.endswith(".mp3"):
+        mp3 = start.startswith(b"ID3") or (len(start) >= 2 and start[0] == 0xFF and start[1] & 0xE0 == 0xE0)
+        return None if mp3 else "an MP3 audio"
+    if name.endswith(".wav"):
+        return None if start.startswith(b"RIFF") else "a WAV audio"
+    return None if looks_like_video(start) else "an MP4 video"
+
+
 def content_length(headers: Mapping[str, str]) -> int | None:
     """Return the ``Content-Length`` a server announced, or None when it announced none (or nonsense)."""
     value = headers.get("Content-Length")

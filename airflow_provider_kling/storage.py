@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_kling.contract import (
     IMAGE_MAX_BYTES,
+    audio_url,
     check_image_bytes,
     is_file_reference,
     listed_image,
+    task_audios,
     task_videos,
 )
 from airflow_provider_kling.exceptions import KlingValidationError
@@ -127,16 +129,22 @@ def check_writable(folder: ObjectStoragePath | None) -> None:
         ) from None
 
 
-def store_videos(task: dict[str, Any], folder: ObjectStoragePath, download: Callable[[str, Any], int]) -> None:
+def store_results(task: dict[str, Any], folder: ObjectStoragePath, download: Callable[[str, Any], int]) -> None:
     """
-    Store each result video of a task in ``folder`` as ``<kling task id>_<n>.mp4``, noting ``stored_path`` and
-    ``stored_bytes`` on its item of the task object.
+    Store each result video of a task in ``folder`` as ``<kling task id>_<n>.mp4``, and each result audio as
+    ``<kling task id>_audio_<n>.mp3`` (``.wav`` when it has only a WAV), noting ``stored_path`` and ``stored_bytes``
+    on its item of the task object.
 
     :param task: the succeeded task object.
-    :param folder: where the videos go.
-    :param download: stores one video from its URL at a destination and returns its size (the hook's).
+    :param folder: where the files go.
+    :param download: stores one file from its URL at a destination and returns its size (the hook's).
     """
     for index, video in enumerate(task_videos(task)):
         destination = folder / f"{task['task_id']}_{index}.mp4"
         video["stored_bytes"] = download(video["url"], destination)
         video["stored_path"] = str(destination)
+    for index, audio in enumerate(task_audios(task)):
+        url = str(audio_url(audio))
+        destination = folder / f"{task['task_id']}_audio_{index}.{'mp3' if url == audio.get('url_mp3') else 'wav'}"
+        audio["stored_bytes"] = download(url, destination)
+        audio["stored_path"] = str(destination)

@@ -66,15 +66,38 @@ def task_video_urls(task: Mapping[str, Any]) -> list[str]:
     return [video["url"] for video in task_videos(task)]
 
 
-def succeeded_video_urls(task: Mapping[str, Any]) -> list[str]:
+def audio_url(item: Mapping[str, Any]) -> str | None:
+    """Return a result audio item's ``http(s)`` URL: its MP3's, else its WAV's; None when it has neither."""
+    for key in ("url_mp3", "url_wav"):
+        url = item.get(key)
+        if isinstance(url, str) and urlsplit(url).scheme in ("http", "https"):
+            return url
+    return None
+
+
+def task_audios(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     """
-    The video URLs of a task that ended ``succeed``: a success must name at least one.
+    Return the result audio items of a task object (``task_result.audios``, from the ``audio`` endpoints) that carry
+    an ``http(s)`` URL; the items are the task object's own, as :func:`task_videos`'.
+    """
+    result = task.get("task_result")
+    audios = result.get("audios") if isinstance(result, Mapping) else None
+    if not isinstance(audios, list):
+        return []
+    return [audio for audio in audios if isinstance(audio, dict) and audio_url(audio) is not None]
+
+
+def succeeded_result_urls(task: Mapping[str, Any]) -> list[str]:
+    """
+    The result URLs of a task that ended ``succeed``: its videos', then its audios'; a success must name one.
 
     :raises KlingUnexpectedAnswerError: when it names none (retryable: a later read may).
     """
-    urls = task_video_urls(task)
+    urls = task_video_urls(task) + [str(audio_url(audio)) for audio in task_audios(task)]
     if not urls:
-        raise KlingUnexpectedAnswerError(f"Kling says task {task.get('task_id')} succeeded, but it names no video URL")
+        raise KlingUnexpectedAnswerError(
+            f"Kling says task {task.get('task_id')} succeeded, but it names no video or audio URL"
+        )
     return urls
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
+from airflow_provider_kling.contract.audio import build_text_to_audio, build_video_to_audio
 from airflow_provider_kling.contract.backends import BACKENDS, DEFAULT_BACKEND, Backend
 from airflow_provider_kling.contract.effects import build_effects
 from airflow_provider_kling.contract.fields import (
@@ -212,6 +213,7 @@ class Endpoint(NamedTuple):
     :param renamed: (argument name, name on the wire) of fields whose argument cannot take the wire's name
         (``task_id`` is every Airflow task's own).
     :param wrapped: the fields (by their names on the wire) that go in the body's ``input`` object.
+    :param family: what it makes, the route's middle part: ``videos`` or ``audio``.
     """
 
     name: str
@@ -221,11 +223,12 @@ class Endpoint(NamedTuple):
     takes_external_task_id: bool = True
     renamed: tuple[tuple[str, str], ...] = ()
     wrapped: tuple[str, ...] = ()
+    family: str = "videos"
 
     @property
     def route(self) -> str:
         """Its route below a backend's path prefix; a task is queried at ``<route>/<task_id>``."""
-        return f"/v1/videos/{self.name}"
+        return f"/v1/{self.family}/{self.name}"
 
 
 TEXT2VIDEO = Endpoint("text2video", "text-to-video", REQUEST_FIELDS, _text2video)
@@ -334,9 +337,36 @@ LIP_SYNC = Endpoint(
     wrapped=("task_id", *_LIP_SYNC_INPUTS),
 )
 
+#: Sound for a video: the result holds the audio (``task_result.audios``) and the video with it.
+VIDEO_TO_AUDIO = Endpoint(
+    "video-to-audio",
+    "video-to-audio",
+    ("video_id", "video_url", "sound_effect_prompt", "bgm_prompt", "asmr_mode", "callback_url", "external_task_id"),
+    build_video_to_audio,
+    family="audio",
+)
+
+TEXT_TO_AUDIO = Endpoint(
+    "text-to-audio",
+    "text-to-audio",
+    ("prompt", "duration", "callback_url", "external_task_id"),
+    build_text_to_audio,
+    family="audio",
+)
+
 ENDPOINTS = {
     endpoint.name: endpoint
-    for endpoint in (TEXT2VIDEO, IMAGE2VIDEO, MULTI_IMAGE2VIDEO, VIDEO_EXTEND, OMNI_VIDEO, EFFECTS, LIP_SYNC)
+    for endpoint in (
+        TEXT2VIDEO,
+        IMAGE2VIDEO,
+        MULTI_IMAGE2VIDEO,
+        VIDEO_EXTEND,
+        OMNI_VIDEO,
+        EFFECTS,
+        LIP_SYNC,
+        VIDEO_TO_AUDIO,
+        TEXT_TO_AUDIO,
+    )
 }
 
 

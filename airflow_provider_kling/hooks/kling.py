@@ -56,7 +56,7 @@ from airflow_provider_kling.netguard import (
     check_video_url,
     content_length,
     is_private_host,
-    looks_like_video,
+    missing_media,
 )
 from airflow_provider_kling.storage import inline_images
 from airflow_provider_kling.submission import SubmissionPlan
@@ -494,8 +494,8 @@ class KlingHook(KlingHookBase):
                             body.check(len(chunk))
                             if len(head) < 8:
                                 head += chunk[:8]
-                                if len(head) >= 8 and not looks_like_video(head):
-                                    raise KlingUnexpectedAnswerError(f"The file at {url} is not an MP4 video")
+                                if len(head) >= 8 and (wanted := missing_media(head, target.name)):
+                                    raise KlingUnexpectedAnswerError(f"The file at {url} is not {wanted}")
                             out.write(chunk)
                 encoded = response.headers.get("Content-Encoding", "identity") != "identity"
                 if body.size < 8 or (expected is not None and not encoded and body.size != expected):

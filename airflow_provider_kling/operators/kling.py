@@ -21,6 +21,7 @@ from airflow_provider_kling._constants import (
 from airflow_provider_kling.arguments import check_choice, check_conn_id, check_flag, check_seconds
 from airflow_provider_kling.contract import (
     TaskStatus,
+    audio_url,
     check_camera_control,
     check_cfg_scale,
     check_watermark_info,
@@ -28,7 +29,8 @@ from airflow_provider_kling.contract import (
     is_account_busy,
     loggable_body,
     split_request_fields,
-    succeeded_video_urls,
+    succeeded_result_urls,
+    task_audios,
     task_status,
     task_videos,
 )
@@ -109,10 +111,11 @@ class KlingVideoOperator(BaseOperator):
     :param timeout: longest wait for the video, in seconds or as a timedelta, across deferral and
         triggerer restarts; then the task fails (and may retry, picking the generation up again).
     :param output_path: a folder (``ObjectStoragePath`` or URL such as ``file:///data/videos``,
-        ``s3://bucket/videos``) to store each result video in, as ``<kling task id>_<n>.mp4``,
-        since result URLs expire. Each stored video's item in the result gets ``stored_path`` and
-        ``stored_bytes``. Checked before anything is submitted: an absolute path, or a URL whose
-        filesystem is installed, where a small probe file can be written (and is removed).
+        ``s3://bucket/videos``) to store each result video in, as ``<kling task id>_<n>.mp4`` (and each
+        result audio as ``<kling task id>_audio_<n>.mp3``), since result URLs expire. Each stored file's item
+        in the result gets ``stored_path`` and ``stored_bytes``. Checked before anything is submitted: an
+        absolute path, or a URL whose filesystem is installed, where a small probe file can be written (and is
+        removed).
         Templated. Default: not stored.
 
     """
@@ -397,12 +400,12 @@ class KlingVideoOperator(BaseOperator):
 
     def _result(self, context: Context, task: dict[str, Any], *, cost_reported: bool = False) -> dict[str, Any]:
         """
-        Turn the Kling task into the try's result: a failure raised; a success's videos stored, its cost reported
+        Turn the Kling task into the try's result: a failure raised; a success's files stored, its cost reported
         (unless its trigger ``cost_reported`` already), its link and Asset events set.
         """
         from airflow_provider_kling._compat import remember_video_url
         from airflow_provider_kling.cost import UNITS_KEY, report_cost, units_charged
-        from airflow_provider_kling.storage import output_folder, store_videos
+        from airflow_provider_kling.storage import output_folder, store_results
         from airflow_provider_kling.submission import SUBMISSION_STATE_KEY
 
         self._kling_task = task
@@ -410,7 +413,7 @@ class KlingVideoOperator(BaseOperator):
         if status is TaskStatus.FAILED:
             raise KlingTaskFailedError(task)
         if status is TaskStatus.SUCCEED:  # else submitted, not waited for: a sensor takes it from here
-            urls = succeeded_video_urls(task)
+            urls = succeeded_result_urls(task)
             self.log.info("Kling task %s produced: %s", task["task_id"], ", ".join(urls))
             if cost_reported:
                 task[UNITS_KEY] = units_charged(task)
@@ -418,7 +421,7 @@ class KlingVideoOperator(BaseOperator):
                 report_cost(task, self._cost_tags(), self.log)
             folder = output_folder(self.output_path)
             if folder is not None:
-                store_videos(task, folder, self.hook.download_video)
+                store_results(task, folder, self.hook.download_video)
             self.kling_video_url = urls[0]  # only once all went well: a failed task keeps no link
             remember_video_url(context, urls[0])
             self._record_asset_events(context, task)
@@ -441,12 +444,14 @@ class KlingVideoOperator(BaseOperator):
     def _record_asset_events(self, context: Context, task: dict[str, Any]) -> None:
         from airflow.providers.common.compat.sdk import Asset
 
-        videos = task_videos(task)
+        videos, audios = task_videos(task), task_audios(task)
         extra = {
             "kling_task_id": task["task_id"],
             "video_urls": [video["url"] for video in videos],
-            "stored_paths": [video["stored_path"] for video in videos if "stored_path" in video],
+            "stored_paths": [item["stored_path"] for item in videos + audios if "stored_path" in item],
         }
+        if audios:
+            extra["audio_urls"] = [audio_url(audio) for audio in audios]
         for outlet in self.outlets:
             if isinstance(outlet, Asset):
                 context["outlet_events"][outlet].extra.update(extra)

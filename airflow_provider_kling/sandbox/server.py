@@ -63,6 +63,8 @@ FAIL_MESSAGE = "Sandbox: the prompt asked this task to fail"
 #: Kling's message for a submission over the account's concurrency.
 ACCOUNT_BUSY_MESSAGE = "parallel task over resource pack limit"
 VIDEO_PATH = "/sandbox/videos/"
+#: What an audio result's URL serves: an ID3v2 tag and MPEG audio frame headers.
+AUDIO_SAMPLE = b"ID3\x04\x00\x00\x00\x00\x00\x00" + (b"\xff\xfb\x90\x64" + bytes(413)) * 8
 CONTROL_PATH = "/_sandbox/"
 PROFILES = ("cometapi", "kling")
 #: What CometAPI's relay answers, with HTTP 200, on a path it does not route: its web UI.
@@ -178,16 +180,22 @@ class SandboxTask:
             "task_result": {},
         }
         if status == SUCCEEDED:
-            task["task_result"] = {
-                "videos": [
-                    {
-                        "id": f"{self.task_id}-0",
-                        "url": f"{base_url}{VIDEO_PATH}{self.task_id}.mp4",
-                        "duration": {**self.body, **self.body.get("input", {})}.get("duration", "5"),
-                        **self._watermark(base_url),
-                    }
-                ]
+            video = {
+                "id": f"{self.task_id}-0",
+                "url": f"{base_url}{VIDEO_PATH}{self.task_id}.mp4",
+                "duration": {**self.body, **self.body.get("input", {})}.get("duration", "5"),
+                **self._watermark(base_url),
             }
+            task["task_result"] = {"videos": [video]}
+            if ENDPOINTS[self.endpoint].family == "audio":
+                # Kling's answer: the audio as MP3 and WAV; video-to-audio also gives the video with its sound.
+                seconds = str(self.body.get("duration", "5"))
+                audio = {"id": f"{self.task_id}-a0", "url_mp3": f"{base_url}{VIDEO_PATH}{self.task_id}.mp3"}
+                audio.update(url_wav=f"{base_url}{VIDEO_PATH}{self.task_id}.wav", duration_mp3=seconds)
+                task["task_result"] = {
+                    "audios": [audio],
+                    "videos": [video] if self.endpoint == "video-to-audio" else [],
+                }
             if self.units is not None:
                 task["final_unit_deduction"] = self.units
         return task
@@ -783,9 +791,17 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
         def _video(self, name: str) -> None:
             with sandbox._lock:
                 sandbox.video_requests.append(dict(self.headers))
-            task = sandbox.find(name.removesuffix(".mp4"))
+            task = sandbox.find(name.removesuffix(".mp4").removesuffix(".mp3"))
             if task is None or task.status() != SUCCEEDED:
                 return self._send(404, _error(1203, "no such video"))
+            if name.endswith(".mp3"):  # an audio endpoint's result: a short MP3 (an ID3 tag, then silent frames)
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/mpeg")
+                self.send_header("Content-Length", str(len(AUDIO_SAMPLE)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(AUDIO_SAMPLE)
+                return None
             fault = sandbox.take_fault(self.command, target="video")
             if fault and fault.status and not fault.drop:
                 return self._send(fault.status, _error(fault.code or 5000, fault.message))

@@ -12,7 +12,7 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnVa
 
 from airflow_provider_kling._constants import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL
 from airflow_provider_kling.arguments import check_conn_id, check_flag, check_id, check_seconds
-from airflow_provider_kling.contract import TaskStatus, endpoint_named, succeeded_video_urls, task_status
+from airflow_provider_kling.contract import TaskStatus, endpoint_named, succeeded_result_urls, task_status
 from airflow_provider_kling.exceptions import KlingError, KlingPermanentError, KlingTaskNotFoundError
 from airflow_provider_kling.links.kling import KlingVideoLink
 
@@ -101,7 +101,7 @@ class KlingTaskSensor(BaseSensorOperator):
         if status is not TaskStatus.SUCCEED:
             self.log.info("Kling task %s is %r", self.kling_task_id, task.get("task_status"))
             return False
-        urls = succeeded_video_urls(task)
+        urls = succeeded_result_urls(task)
         self.log.info("Kling task %s ended %s; videos: %s", self.kling_task_id, status.value, ", ".join(urls))
         if cost_reported:
             task[UNITS_KEY] = units_charged(task)

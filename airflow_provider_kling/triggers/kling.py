@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
-from airflow_provider_kling.contract import TaskStatus, succeeded_video_urls, task_status
+from airflow_provider_kling.contract import TaskStatus, succeeded_result_urls, task_status
 from airflow_provider_kling.cost import UNITS_KEY, report_cost, units_charged
 from airflow_provider_kling.exceptions import KlingError, KlingWaitTimeoutError
 from airflow_provider_kling.triggers.events import KlingSlotEvent, KlingTaskEvent
@@ -215,7 +215,7 @@ class KlingTaskTrigger(BaseTrigger):
                 try:
                     task = await hook.get_task(self.kling_task_id, self.endpoint)
                     known = task_status(task)
-                    urls = succeeded_video_urls(task) if known is TaskStatus.SUCCEED else []
+                    urls = succeeded_result_urls(task) if known is TaskStatus.SUCCEED else []
                 except KlingWaitTimeoutError:
                     yield self._timed_out(task, last_status)
                     return
