@@ -249,6 +249,8 @@ def test_the_site_builds_with_mkdocs_strict_and_shows_every_argument_table(tmp_p
             "operators.omni_video.KlingOmniVideoOperator",
             "operators.effects.KlingVideoEffectsOperator",
             "operators.lip_sync.KlingLipSyncOperator",
+            "operators.audio.KlingVideoToAudioOperator",
+            "operators.audio.KlingTextToAudioOperator",
         ],
         "sensor/index.html": ["sensors.kling.KlingTaskSensor"],
         "triggers/index.html": ["triggers.kling.KlingTaskTrigger", "triggers.kling.KlingSlotTrigger"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from unittest.mock import ANY
 
 import pendulum
 import pytest
@@ -280,10 +281,11 @@ def test_the_media_family_lip_syncs_a_generated_clip_and_makes_omni_and_effect_v
     assert dag_run.state == "success", {key: ti.state for key, ti in tis.items()}
     deferred = TRIGGER if AIRFLOW_V_3_0_PLUS else "deferred (Airflow 2 names no trigger)"
     sent = {}
-    for task_id, endpoint in (("speak", "lip-sync"), ("omni", "omni-video"), ("effect", "effects"), ("hug", "effects")):
+    made = {"speak": "lip-sync", "omni": "omni-video", "effect": "effects", "hug": "effects", "sound": "video-to-audio"}
+    for task_id, endpoint in made.items():
         task = xcom(dag_run, task_id)
         assert task["task_status"] == "succeed" and sandbox.tasks[task["task_id"]].endpoint == endpoint
-        route = sandbox.backend.path(f"/v1/videos/{endpoint}")
+        route = sandbox.backend.path(f"/v1/{'audio' if endpoint == 'video-to-audio' else 'videos'}/{endpoint}")
         assert ("POST", route) in sandbox.requests and ("GET", f"{route}/{task['task_id']}") in sandbox.requests
         assert deferred_to(dag_run, task_id, caplog.text) == (deferred if mode == "deferrable" else None)
         stored = AIRFLOW_HOME / "media-family" / f"{task['task_id']}_0.mp4"
@@ -307,4 +309,17 @@ def test_the_media_family_lip_syncs_a_generated_clip_and_makes_omni_and_effect_v
     assert sent["effect"]["input"] == {"image": still, "duration": "5"}
     assert sent["hug"]["input"] == {"images": [still, "https://images.example/b.jpg"], "duration": "10"}
     assert sent["hug"]["effect_scene"] == "hug" and sent["hug"]["external_task_id"].startswith("airflow-")
-    assert len(sandbox.submissions) == 5  # one task per task instance
+    presenter_video = xcom(dag_run, "presenter")["task_result"]["videos"][0]["id"]
+    assert sent["sound"] == {"video_id": presenter_video, "bgm_prompt": "calm piano", "external_task_id": ANY}
+    jingle = xcom(dag_run, "jingle")
+    route = sandbox.backend.path("/v1/audio/text-to-audio")
+    assert ("GET", f"{route}/{jingle['task_id']}") in sandbox.requests
+    assert deferred_to(dag_run, "jingle", caplog.text) == (deferred if mode == "deferrable" else None)
+    stored = AIRFLOW_HOME / "media-family" / f"{jingle['task_id']}_audio_0.mp3"
+    assert jingle["task_result"]["audios"][0]["stored_path"] == str(stored) and stored.read_bytes()[:3] == b"ID3"
+    assert sandbox.tasks[jingle["task_id"]].body == {
+        "prompt": "a short cheerful jingle",
+        "duration": 5,
+        "external_task_id": ANY,
+    }
+    assert len(sandbox.submissions) == 7  # one task per task instance

@@ -9,6 +9,7 @@ from pathlib import Path
 import pendulum
 from airflow.providers.common.compat.sdk import DAG
 
+from airflow_provider_kling.operators.audio import KlingTextToAudioOperator, KlingVideoToAudioOperator
 from airflow_provider_kling.operators.effects import KlingVideoEffectsOperator
 from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
@@ -74,7 +75,14 @@ for deferrable in (False, True):
             voice_id="girlfriend_1_speech02",
             **stored,
         )
-        presenter >> speak
+        sound = KlingVideoToAudioOperator(
+            task_id="sound",
+            video_id="{{ ti.xcom_pull(task_ids='presenter')['task_result']['videos'][0]['id'] }}",
+            bgm_prompt="calm piano",
+            **stored,
+        )
+        presenter >> [speak, sound]
+        KlingTextToAudioOperator(task_id="jingle", prompt="a short cheerful jingle", duration=5, **stored)
         KlingOmniVideoOperator(
             task_id="omni",
             prompt="<<<image_1>>> comes alive",

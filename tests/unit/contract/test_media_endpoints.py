@@ -140,8 +140,26 @@ FROM_VIDEO = {"video_id": "860001-0", "parent_task_id": "860001"}
                 "callback_url": "https://h.example/k",
             },
         ),
+        (
+            "video-to-audio",
+            COMETAPI,
+            {"video_id": "860001-0", "sound_effect_prompt": "rain", "bgm_prompt": "calm piano", "asmr_mode": True},
+            {"video_id": "860001-0", "sound_effect_prompt": "rain", "bgm_prompt": "calm piano", "asmr_mode": True},
+        ),
+        ("video-to-audio", KLING, {"video_url": VIDEO}, {"video_url": VIDEO}),
+        (
+            "text-to-audio",
+            KLING,
+            {"prompt": "a door creaks", "duration": "4.5"},
+            {"prompt": "a door creaks", "duration": 4.5},
+        ),
+        ("text-to-audio", COMETAPI, {"prompt": "thunder", "duration": 10}, {"prompt": "thunder", "duration": 10}),
     ],
     ids=[
+        "video-to-audio-by-id",
+        "video-to-audio-by-url",
+        "text-to-audio-templated",
+        "text-to-audio-whole-seconds",
         "omni-text",
         "omni-references",
         "omni-edit",
@@ -390,6 +408,16 @@ BAD_INPUTS = [
         "external_task_id",
         "is not a lip-sync field",
     ),
+    ("video-to-audio", KLING, {"bgm_prompt": "piano"}, "video_id", "or video_url (one of them) is required"),
+    ("video-to-audio", KLING, {"video_url": VIDEO, "bgm_prompt": "a" * 201}, "bgm_prompt", "200"),
+    ("video-to-audio", KLING, {"video_url": VIDEO, "asmr_mode": "yes"}, "asmr_mode", "allowed: True or False"),
+    ("video-to-audio", KLING, {"video_id": "a b"}, "video_id", "the id of a video Kling made"),
+    ("text-to-audio", KLING, {"duration": 5}, "prompt", "is required: the sound, 1 to 200 characters"),
+    ("text-to-audio", KLING, {"prompt": "rain"}, "duration", "allowed: seconds from 3 to 10, at most one decimal"),
+    ("text-to-audio", KLING, {"prompt": "rain", "duration": 2.5}, "duration", "allowed: seconds from 3 to 10"),
+    ("text-to-audio", KLING, {"prompt": "rain", "duration": 4.25}, "duration", "at most one decimal"),
+    ("text-to-audio", KLING, {"prompt": "rain", "duration": "soon"}, "duration", "got 'soon'"),
+    ("text-to-audio", KLING, {"prompt": "rain", "duration": True}, "duration", "got True"),
 ]
 
 

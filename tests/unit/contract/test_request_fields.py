@@ -17,7 +17,7 @@ from airflow_provider_kling.contract import (
     check_camera_control,
     parse_response,
     parse_task,
-    succeeded_video_urls,
+    succeeded_result_urls,
     task_videos,
 )
 from airflow_provider_kling.exceptions import (
@@ -288,8 +288,10 @@ def test_a_task_without_a_video_list_has_no_videos(task):
 
 
 def test_a_success_without_a_video_says_which_task():
-    with pytest.raises(KlingUnexpectedAnswerError, match=r"^Kling says task 77 succeeded, but it names no video URL$"):
-        succeeded_video_urls({"task_id": "77", "task_status": "succeed", "task_result": {"videos": []}})
+    with pytest.raises(
+        KlingUnexpectedAnswerError, match=r"^Kling says task 77 succeeded, but it names no video or audio URL$"
+    ):
+        succeeded_result_urls({"task_id": "77", "task_status": "succeed", "task_result": {"videos": []}})
 
 
 @pytest.mark.parametrize(

@@ -215,7 +215,7 @@ def test_a_success_without_a_video_is_an_error_not_a_result(hostile):
     hostile.behaviour = lambda handler: send_json(handler, 200, task("880001", "succeed", [{"url": "javascript:x"}]))
     events, _ = first_event(KlingTaskTrigger("880001", deadline=time.time() + 5, poll_interval=0.1), within=10)
     assert [(event.payload["status"], event.payload["retryable"]) for event in events] == [("error", True)]
-    assert "names no video URL" in events[0].payload["message"]
+    assert "names no video or audio URL" in events[0].payload["message"]
 
 
 # 4. One deadline bounds everything a wait does: requests, the hook's retries and Retry-After pauses.

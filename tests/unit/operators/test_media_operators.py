@@ -20,6 +20,7 @@ from airflow_provider_kling.exceptions import (
     KlingValidationError,
 )
 from airflow_provider_kling.hooks.kling import KlingHook
+from airflow_provider_kling.operators.audio import KlingTextToAudioOperator, KlingVideoToAudioOperator
 from airflow_provider_kling.operators.effects import KlingVideoEffectsOperator
 from airflow_provider_kling.operators.lip_sync import KlingLipSyncOperator
 from airflow_provider_kling.operators.omni_video import KlingOmniVideoOperator
@@ -64,13 +65,26 @@ def _source(sandbox) -> dict[str, Any]:
     return KlingHook().wait_for_task(task["task_id"], poll_interval=0.01, timeout=5)
 
 
-@pytest.mark.parametrize("operator", [KlingOmniVideoOperator, KlingVideoEffectsOperator, KlingLipSyncOperator])
+@pytest.mark.parametrize(
+    "operator",
+    [
+        KlingOmniVideoOperator,
+        KlingVideoEffectsOperator,
+        KlingLipSyncOperator,
+        KlingVideoToAudioOperator,
+        KlingTextToAudioOperator,
+    ],
+)
 def test_every_field_of_each_new_endpoint_is_one_of_its_operators_arguments(operator):
     arguments = set(inspect.signature(operator.__init__).parameters)
     assert set(endpoint_named(operator.endpoint).fields) <= arguments
 
 
-@pytest.mark.parametrize("make", [_omni, _effect], ids=["omni-video", "effects"])
+def _sound(**more: Any) -> KlingTextToAudioOperator:
+    return KlingTextToAudioOperator(task_id="sound", prompt="a door creaks", duration=4.5, **FAST, **more)
+
+
+@pytest.mark.parametrize("make", [_omni, _effect, _sound], ids=["omni-video", "effects", "text-to-audio"])
 def test_a_retry_takes_up_the_generation_it_paid_for_instead_of_paying_again(sandbox, make):
     first_try = task_context()
     first = make().execute(first_try)
@@ -80,7 +94,7 @@ def test_a_retry_takes_up_the_generation_it_paid_for_instead_of_paying_again(san
     assert sandbox.submissions[0]["external_task_id"] == KlingOmniVideoOperator._derived_id(first_try)
 
 
-@pytest.mark.parametrize("make", [_omni, _effect], ids=["omni-video", "effects"])
+@pytest.mark.parametrize("make", [_omni, _effect, _sound], ids=["omni-video", "effects", "text-to-audio"])
 def test_a_lost_answer_is_found_by_its_external_task_id_on_kling_and_follows_the_policy_on_cometapi(sandbox, make):
     sandbox.inject(Fault(drop=True, method="POST"))
     context = task_context()
@@ -131,3 +145,32 @@ def test_bad_arguments_fail_the_run_before_any_request(sandbox):
     with pytest.raises(KlingValidationError, match="text"):
         KlingLipSyncOperator(task_id="speak", mode="text2video", video_url=URL, voice_id="v").execute(task_context())
     assert sandbox.requests == []
+
+
+def test_sound_for_a_video_stores_the_audio_and_the_video_with_it(sandbox, tmp_path):
+    source = _source(sandbox)
+    video_id = source["task_result"]["videos"][0]["id"]
+    context = task_context()
+    operator = KlingVideoToAudioOperator(
+        task_id="sound", video_id=video_id, bgm_prompt="calm piano", output_path=str(tmp_path), **FAST
+    )
+    task = operator.execute(context)
+    [audio] = task["task_result"]["audios"]
+    [video] = task["task_result"]["videos"]
+    assert audio["stored_path"] == str(tmp_path / f"{task['task_id']}_audio_0.mp3")
+    assert (tmp_path / f"{task['task_id']}_audio_0.mp3").read_bytes()[:3] == b"ID3"
+    assert video["stored_path"] == str(tmp_path / f"{task['task_id']}_0.mp4")
+    route = sandbox.backend.path("/v1/audio/video-to-audio")
+    assert ("POST", route) in sandbox.requests and ("GET", f"{route}/{task['task_id']}") in sandbox.requests
+    assert sandbox.submissions[-1] == {
+        "video_id": video_id,
+        "bgm_prompt": "calm piano",
+        "external_task_id": KlingVideoToAudioOperator._derived_id(context),
+    }
+
+
+def test_a_sound_from_a_text_is_a_success_without_a_video_and_its_audio_is_stored(sandbox, tmp_path):
+    task = _sound(output_path=str(tmp_path)).execute(task_context())
+    assert task["task_status"] == "succeed" and task["task_result"]["videos"] == []
+    assert task["task_result"]["audios"][0]["stored_path"] == str(tmp_path / f"{task['task_id']}_audio_0.mp3")
+    assert sandbox.submissions[0]["duration"] == 4.5
