@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_provider_kling.contract import is_file_reference, listed_image, task_videos
+from airflow_provider_kling.contract import audio_url, is_file_reference, listed_image, task_audios, task_videos
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
@@ -52,12 +52,27 @@ def image_locations(fields: Mapping[str, Any]) -> Iterator[str]:
             yield str(image)
 
 
+def media_locations(fields: Mapping[str, Any]) -> Iterator[str]:
+    """
+    The videos and audio a request names by URL (``video_url``, ``audio_url``, Omni's ``video_list``).
+
+    :param fields: the request's fields (others are not read).
+    """
+    listed = fields.get("video_list")
+    urls = [fields.get("video_url"), fields.get("audio_url")]
+    if isinstance(listed, (list, tuple)):
+        urls += [item.get("video_url") for item in listed if isinstance(item, Mapping)]
+    for url in urls:
+        if isinstance(url, str) and url.startswith(("https://", "http://")):
+            yield url
+
+
 def video_lineage(task: Mapping[str, Any] | None, fields: Mapping[str, Any], base_url: str) -> VideoLineage:
     """
     OpenLineage's view of one generation.
 
-    Inputs: the images ``fields`` name by location, and the videos Kling made when they were stored.
-    Outputs: the stored videos, or else the videos Kling made. The run carries the Kling task id as its
+    Inputs: the images, videos and audio ``fields`` name by location, and the files Kling made when they were
+    stored. Outputs: the stored videos and audio, or else those Kling made. The run carries the Kling task id as its
     external query, from the service at ``base_url``. A task that made no video (submitted only, failed)
     reports its inputs and its task id.
 
@@ -70,9 +85,10 @@ def video_lineage(task: Mapping[str, Any] | None, fields: Mapping[str, Any], bas
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     videos = task_videos(task) if task is not None else []
-    made = [video["url"] for video in videos]
-    stored = [video["stored_path"] for video in videos if "stored_path" in video]
-    inputs = [*image_locations(fields), *(made if stored else [])]
+    audios = task_audios(task) if task is not None else []
+    made = [video["url"] for video in videos] + [str(audio_url(audio)) for audio in audios]
+    stored = [item["stored_path"] for item in videos + audios if "stored_path" in item]
+    inputs = [*image_locations(fields), *media_locations(fields), *(made if stored else [])]
     run_facets: dict[str, RunFacet] = {}
     if task is not None:
         run_facets["externalQuery"] = ExternalQueryRunFacet(

@@ -71,7 +71,11 @@ def build_effects(given: Mapping[str, Any], backend: Backend, extra_models: tupl
                 )
         body["image"] = check_image("image", given["image"])
         durations = ONE_IMAGE_DURATIONS
-    model = check_model(given, ("kling-v1-6",) if scene == "fight" else EFFECT_MODELS, extra_models)
+    # Only kling-v1-6 takes fight and (per ComfyUI's schema) the one-image scenes; the others default to kling-v1.
+    only_v1_6 = scene == "fight" or scene not in TWO_PERSON_SCENES
+    model = check_model(given, ("kling-v1-6",) if only_v1_6 else EFFECT_MODELS, extra_models)
+    if model is None and scene == "fight":
+        model = "kling-v1-6"  # the service's default, kling-v1, cannot render it
     if model is not None:
         body["model_name"] = model
     # Always sent: Kling's reference requires it, and a one-image scene takes only 5 s.

@@ -440,19 +440,21 @@ def check_video_id(value: Any) -> str:
     return check_kling_id("video_id", value, "the id of a video Kling made (task_result.videos[].id)")
 
 
-def check_source_video(given: Mapping[str, Any], backend: Backend) -> dict[str, str]:
+def check_source_video(given: Mapping[str, Any], backend: Backend, *, parent_everywhere: bool = True) -> dict[str, str]:
     """
     Check the ``video_id`` of a video Kling made and its ``parent_task_id`` (sent as ``task_id``), which a backend
     whose relay runs such a task on the account that made the video requires; return them as sent.
 
     :param given: the request's fields (``video_id`` among them).
     :param backend: the service the request goes to.
+    :param parent_everywhere: whether the endpoint's own reference takes ``task_id`` too (else it is sent only
+        where the backend needs it).
     """
     body = {"video_id": check_video_id(given["video_id"])}
     if "parent_task_id" in given:
-        body["task_id"] = check_kling_id(
-            "parent_task_id", given["parent_task_id"], "the Kling task_id that made the video"
-        )
+        task_id = check_kling_id("parent_task_id", given["parent_task_id"], "the Kling task_id that made the video")
+        if parent_everywhere or backend.extension_needs_parent_task:
+            body["task_id"] = task_id
     elif backend.extension_needs_parent_task:
         raise KlingValidationError(
             "parent_task_id", f"is required on the {backend.name} backend: the Kling task_id that made the video"

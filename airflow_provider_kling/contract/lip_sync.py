@@ -74,11 +74,14 @@ def _voice(given: Mapping[str, Any]) -> dict[str, Any]:
             isinstance(speed, bool)
             or not isinstance(speed, (int, float))
             or not VOICE_SPEED_MIN <= speed <= VOICE_SPEED_MAX
+            or round(speed, 1) != speed
         ):
             raise KlingValidationError(
-                "voice_speed", f"got {shown(speed)}; allowed: a number from {VOICE_SPEED_MIN} to {VOICE_SPEED_MAX}"
+                "voice_speed",
+                f"got {shown(speed)}; allowed: a number from {VOICE_SPEED_MIN} to {VOICE_SPEED_MAX}, "
+                "at most one decimal",
             )
-        voice["voice_speed"] = round(float(speed), 1)
+        voice["voice_speed"] = speed
     return voice
 
 
@@ -111,7 +114,8 @@ def build_lip_sync(given: Mapping[str, Any], backend: Backend, extra_models: tup
             "or video_url (one of them) is required: a video Kling made in the last 30 days, or an mp4/mov URL",
         )
     if sources == ["video_id"]:
-        body: dict[str, Any] = check_source_video(given, backend)
+        # Kling's lip-sync schema has no task_id: the parent task goes only to CometAPI, whose page asks for it.
+        body: dict[str, Any] = check_source_video(given, backend, parent_everywhere=False)
     else:
         if "parent_task_id" in given:
             raise KlingValidationError("parent_task_id", "is only used with video_id; leave it unset with video_url")

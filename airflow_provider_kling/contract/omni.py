@@ -164,6 +164,9 @@ def build_omni_video(given: Mapping[str, Any], backend: Backend, extra_models: t
     if "mode" in given:
         body["mode"] = check_choice("mode", given["mode"], ("std", "pro"))
     framed = edits or any(image.get("type") == "first_frame" for image in images)
+    if "aspect_ratio" in given and framed:
+        what = "the video to edit" if edits else "the first frame"
+        raise KlingValidationError("aspect_ratio", f"is set by {what}; leave it unset")
     if "aspect_ratio" in given:
         body["aspect_ratio"] = check_choice("aspect_ratio", given["aspect_ratio"], ASPECT_RATIOS)
     elif not framed:
@@ -171,6 +174,8 @@ def build_omni_video(given: Mapping[str, Any], backend: Backend, extra_models: t
             "aspect_ratio",
             f"is required without a first frame or a video to edit; allowed: {', '.join(ASPECT_RATIOS)}",
         )
+    if body.get("multi_shot") and edits:
+        raise KlingValidationError("multi_shot", "cannot edit a video (refer_type 'base'): its shots are its own")
     if "duration" in given and edits:
         raise KlingValidationError("duration", "is the edited video's own (refer_type 'base'); leave it unset")
     note = f" with {model or DEFAULT_OMNI_MODEL}" + (" and a reference video" if video else "")

@@ -259,7 +259,8 @@ class KlingHook(KlingHookBase):
             (``image_list`` of 1 to 4 images, ``prompt``, ``negative_prompt``, ``model_name``, ``mode``,
             ``duration``, ``aspect_ratio``, ``callback_url``, ``external_task_id``), ``video-extend``
             (``video_id``, ``prompt``, ``negative_prompt``, ``cfg_scale``, ``callback_url``), or ``omni-video``,
-            ``effects`` and ``lip-sync`` (the arguments of their operators). An image is
+            ``effects``, ``lip-sync``, ``video-to-audio`` and ``text-to-audio`` (the arguments of their
+            operators). An image is
             an http(s) URL, Base64, or a path or ``ObjectStoragePath`` of a JPEG or PNG of at most 10 MiB,
             read and sent as Base64.
         :param on_unknown_submission: where the backend cannot be asked, ``resubmit`` sends the

@@ -58,7 +58,8 @@ class KlingTextToAudioOperator(KlingVideoOperator):
     Make a sound from a text (``/v1/audio/text-to-audio``), wait, and return the task object.
 
     The result holds the audio (``task_result.audios``, MP3 and WAV URLs); with ``output_path`` it is stored as
-    ``<kling task id>_audio_0.mp3``. Safe to retry, with every argument of :class:`KlingVideoOperator`.
+    ``<kling task id>_audio_0.mp3`` (``.wav`` when only a WAV is offered). Safe to retry, with every argument
+    of :class:`KlingVideoOperator`.
 
     :param prompt: the sound to make, at most 200 characters. Templated.
     :param duration: its length, 3.0 to 10.0 seconds with at most one decimal. Templated.

@@ -20,8 +20,9 @@ class KlingVideoEffectsOperator(KlingVideoOperator):
     :param effect_scene: the effect's name in Kling's list, such as ``hug`` or ``bloombloom``. Templated.
     :param image: the picture a one-image scene animates. Templated.
     :param images: the two pictures of a two-person scene. Templated.
-    :param model_name: ``kling-v1``, ``kling-v1-5`` or ``kling-v1-6`` (``fight``: kling-v1-6 only); default: the
-        service's. Templated.
+    :param model_name: ``kling-v1``, ``kling-v1-5`` or ``kling-v1-6`` for ``hug``, ``kiss`` and ``heart_gesture``
+        (default: the service's, kling-v1); ``kling-v1-6`` only for ``fight`` (sent when unset) and the one-image
+        scenes. Templated.
     :param mode: ``std`` or ``pro``, two-person scenes only. Templated.
     :param duration: 5 seconds (the default), or 10 for a two-person scene. Templated.
     :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.

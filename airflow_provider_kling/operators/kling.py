@@ -112,7 +112,8 @@ class KlingVideoOperator(BaseOperator):
         triggerer restarts; then the task fails (and may retry, picking the generation up again).
     :param output_path: a folder (``ObjectStoragePath`` or URL such as ``file:///data/videos``,
         ``s3://bucket/videos``) to store each result video in, as ``<kling task id>_<n>.mp4`` (and each
-        result audio as ``<kling task id>_audio_<n>.mp3``), since result URLs expire. Each stored file's item
+        result audio as ``<kling task id>_audio_<n>.mp3``, ``.wav`` when only a WAV is offered), since result
+        URLs expire. Each stored file's item
         in the result gets ``stored_path`` and ``stored_bytes``. Checked before anything is submitted: an
         absolute path, or a URL whose filesystem is installed, where a small probe file can be written (and is
         removed).

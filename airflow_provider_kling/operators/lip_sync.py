@@ -20,8 +20,8 @@ class KlingLipSyncOperator(KlingVideoOperator):
     :param mode: ``text2video`` (a Kling voice reads ``text``) or ``audio2video`` (``audio_url`` or
         ``audio_file``). Templated.
     :param video_id: the id of a video Kling made (``task_result.videos[].id`` of an earlier task). Templated.
-    :param parent_task_id: the Kling ``task_id`` that made that video (sent as ``task_id``); required with
-        ``video_id`` on CometAPI. Templated.
+    :param parent_task_id: the Kling ``task_id`` that made that video; required with ``video_id`` on CometAPI
+        (sent there as ``task_id``), not sent to Kling's own API, whose lip-sync takes none. Templated.
     :param video_url: the URL of an mp4 or mov video instead of ``video_id``. Templated.
     :param text: what the speaker says, at most 120 characters. Templated.
     :param voice_id: the voice from Kling's voice list, such as ``girlfriend_1_speech02``. Templated.

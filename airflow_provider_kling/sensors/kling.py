@@ -40,8 +40,8 @@ class KlingTaskSensor(BaseSensorOperator):
         also works; CometAPI knows tasks by ``task_id`` only). Templated,
         e.g. ``"{{ ti.xcom_pull('submit')['task_id'] }}"``.
     :param endpoint: the endpoint the task was submitted to: ``text2video`` (default), ``image2video``,
-        ``multi-image2video``, ``video-extend``, ``omni-video``, ``effects`` or ``lip-sync`` (each is queried on
-        its own route).
+        ``multi-image2video``, ``video-extend``, ``omni-video``, ``effects``, ``lip-sync``, ``video-to-audio`` or
+        ``text-to-audio`` (each is queried on its own route: the last two under ``/v1/audio/``).
     :param kling_conn_id: the Airflow connection of type ``kling``.
     :param deferrable: wait in the triggerer instead of a worker; default: Airflow's
         ``[operators] default_deferrable``. On Airflow 3.3 and later, a sensor that emits no Asset events ends in

@@ -95,6 +95,30 @@ def test_stored_videos_are_the_outputs_and_what_kling_made_the_inputs():
     )
 
 
+def test_stored_audio_is_an_output_and_the_videos_and_audio_a_request_names_are_inputs():
+    task = {
+        "task_id": "860002",
+        "task_status": "succeed",
+        "task_result": {
+            "videos": [],
+            "audios": [{"url_mp3": "https://cdn.example.com/a.mp3", "stored_path": "file:///data/860002_audio_0.mp3"}],
+        },
+    }
+    fields = {"video_url": "https://v.example/in.mp4", "audio_url": "https://a.example/line.mp3"}
+    named, _ = _lineage(task, {**fields, "video_list": [{"video_url": "https://v.example/ref.mp4"}]})
+    assert named == {
+        "inputs": [
+            ("https://v.example", "/in.mp4"),
+            ("https://a.example", "/line.mp3"),
+            ("https://v.example", "/ref.mp4"),
+            ("https://cdn.example.com", "/a.mp3"),
+        ],
+        "outputs": [("file", "/data/860002_audio_0.mp3")],
+    }
+    del task["task_result"]["audios"][0]["stored_path"]
+    assert _lineage(task)[0] == {"inputs": [], "outputs": [("https://cdn.example.com", "/a.mp3")]}
+
+
 def test_without_storage_the_videos_kling_made_are_the_outputs():
     named, _ = _lineage(_task({"url": "https://cdn.example.com/a.mp4"}))
     assert named == {"inputs": [], "outputs": [("https://cdn.example.com", "/a.mp4")]}

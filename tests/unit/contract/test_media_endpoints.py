@@ -105,7 +105,7 @@ FROM_VIDEO = {"video_id": "860001-0", "parent_task_id": "860001"}
         (
             "lip-sync",
             COMETAPI,
-            {**FROM_VIDEO, **SPEAK, "voice_language": "zh", "voice_speed": 1.25},
+            {**FROM_VIDEO, **SPEAK, "voice_language": "zh", "voice_speed": 1.2},
             {
                 "input": {
                     "video_id": "860001-0",
@@ -141,6 +141,18 @@ FROM_VIDEO = {"video_id": "860001-0", "parent_task_id": "860001"}
             },
         ),
         (
+            "lip-sync",
+            KLING,
+            {**FROM_VIDEO, **SPEAK},
+            {"input": {"video_id": "860001-0", **SPEAK, "voice_language": "en"}},
+        ),
+        (
+            "effects",
+            KLING,
+            {"effect_scene": "fight", "images": [URL, URL]},
+            {"effect_scene": "fight", "input": {"images": [URL, URL], "model_name": "kling-v1-6", "duration": "5"}},
+        ),
+        (
             "video-to-audio",
             COMETAPI,
             {"video_id": "860001-0", "sound_effect_prompt": "rain", "bgm_prompt": "calm piano", "asmr_mode": True},
@@ -156,10 +168,6 @@ FROM_VIDEO = {"video_id": "860001-0", "parent_task_id": "860001"}
         ("text-to-audio", COMETAPI, {"prompt": "thunder", "duration": 10}, {"prompt": "thunder", "duration": 10}),
     ],
     ids=[
-        "video-to-audio-by-id",
-        "video-to-audio-by-url",
-        "text-to-audio-templated",
-        "text-to-audio-whole-seconds",
         "omni-text",
         "omni-references",
         "omni-edit",
@@ -169,6 +177,12 @@ FROM_VIDEO = {"video_id": "860001-0", "parent_task_id": "860001"}
         "lip-sync-voice",
         "lip-sync-audio-url",
         "lip-sync-audio-file",
+        "lip-sync-on-kling-sends-no-parent-task",
+        "effect-fight-on-its-only-model",
+        "video-to-audio-by-id",
+        "video-to-audio-by-url",
+        "text-to-audio-templated",
+        "text-to-audio-whole-seconds",
     ],
 )
 def test_good_requests_go_on_the_wire_as_each_backend_documents_them(endpoint, backend, fields, body):
@@ -418,6 +432,41 @@ BAD_INPUTS = [
     ("text-to-audio", KLING, {"prompt": "rain", "duration": 4.25}, "duration", "at most one decimal"),
     ("text-to-audio", KLING, {"prompt": "rain", "duration": "soon"}, "duration", "got 'soon'"),
     ("text-to-audio", KLING, {"prompt": "rain", "duration": True}, "duration", "got True"),
+    ("lip-sync", KLING, {**SPEAK, "video_url": VIDEO, "voice_speed": 1.25}, "voice_speed", "at most one decimal"),
+    (
+        "effects",
+        KLING,
+        {"effect_scene": "squish", "image": URL, "model_name": "kling-v1"},
+        "model_name",
+        "allowed: kling-v1-6",
+    ),
+    (
+        "omni-video",
+        KLING,
+        {"prompt": "a", "aspect_ratio": "1:1", "image_list": [{"image_url": URL, "type": "first_frame"}]},
+        "aspect_ratio",
+        "is set by the first frame; leave it unset",
+    ),
+    (
+        "omni-video",
+        KLING,
+        {"prompt": "a", "aspect_ratio": "1:1", "video_list": [{"video_url": VIDEO}]},
+        "aspect_ratio",
+        "is set by the video to edit",
+    ),
+    (
+        "omni-video",
+        KLING,
+        {
+            "model_name": "kling-v3-omni",
+            "video_list": [{"video_url": VIDEO}],
+            "multi_shot": True,
+            "shot_type": "intelligence",
+            "prompt": "a",
+        },
+        "multi_shot",
+        "cannot edit a video",
+    ),
 ]
 
 
