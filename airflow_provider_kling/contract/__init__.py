@@ -91,6 +91,7 @@ from airflow_provider_kling.contract.fields import (
     check_image_bytes,
     check_image_list,
     check_kling_id,
+    check_media_url,
     check_model,
     check_multi_prompt,
     check_shots,
@@ -103,6 +104,7 @@ from airflow_provider_kling.contract.fields import (
     listed_image,
     shown,
 )
+from airflow_provider_kling.contract.multi_elements import check_selections, read_session
 
 __all__ = [
     "ACCOUNT_BUSY_CODE",
@@ -166,8 +168,10 @@ __all__ = [
     "check_image_bytes",
     "check_image_list",
     "check_kling_id",
+    "check_media_url",
     "check_model",
     "check_multi_prompt",
+    "check_selections",
     "check_shots",
     "check_text",
     "check_video_id",
@@ -184,6 +188,7 @@ __all__ = [
     "parse_response",
     "parse_retry_after",
     "parse_task",
+    "read_session",
     "redact",
     "shown",
     "split_request_fields",

@@ -38,6 +38,7 @@ from airflow_provider_kling.contract.fields import (
     check_text,
 )
 from airflow_provider_kling.contract.lip_sync import build_lip_sync
+from airflow_provider_kling.contract.multi_elements import SESSION_FIELDS, build_multi_elements
 from airflow_provider_kling.contract.omni import build_omni_video
 from airflow_provider_kling.exceptions import KlingValidationError
 
@@ -214,6 +215,8 @@ class Endpoint(NamedTuple):
         (``task_id`` is every Airflow task's own).
     :param wrapped: the fields (by their names on the wire) that go in the body's ``input`` object.
     :param family: what it makes, the route's middle part: ``videos`` or ``audio``.
+    :param session_fields: the fields that open the task's editing session (``<route>/init-selection``) instead of
+        going in its body, which then carries the session's ``session_id``.
     """
 
     name: str
@@ -224,6 +227,7 @@ class Endpoint(NamedTuple):
     renamed: tuple[tuple[str, str], ...] = ()
     wrapped: tuple[str, ...] = ()
     family: str = "videos"
+    session_fields: tuple[str, ...] = ()
 
     @property
     def route(self) -> str:
@@ -303,6 +307,26 @@ OMNI_VIDEO = Endpoint(
     build_omni_video,
 )
 
+MULTI_ELEMENTS = Endpoint(
+    "multi-elements",
+    "multi-elements",
+    (
+        "edit_mode",
+        "prompt",
+        *SESSION_FIELDS,
+        "session_id",
+        "image_list",
+        "negative_prompt",
+        "model_name",
+        "mode",
+        "duration",
+        "callback_url",
+        "external_task_id",
+    ),
+    build_multi_elements,
+    session_fields=SESSION_FIELDS,
+)
+
 _EFFECT_INPUTS = ("image", "images", "model_name", "mode", "duration")
 
 EFFECTS = Endpoint(
@@ -362,6 +386,7 @@ ENDPOINTS = {
         MULTI_IMAGE2VIDEO,
         VIDEO_EXTEND,
         OMNI_VIDEO,
+        MULTI_ELEMENTS,
         EFFECTS,
         LIP_SYNC,
         VIDEO_TO_AUDIO,

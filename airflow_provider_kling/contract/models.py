@@ -41,7 +41,7 @@ MODELS = {
     for model in (
         Model("kling-v1", ("text2video", "image2video", "effects")),
         Model("kling-v1-5", ("image2video", "effects")),
-        Model("kling-v1-6", ("text2video", "image2video", "multi-image2video", "effects")),
+        Model("kling-v1-6", ("text2video", "image2video", "multi-image2video", "multi-elements", "effects")),
         Model("kling-v2-master", ("text2video", "image2video"), cfg_scale=False),
         Model("kling-v2-1", ("image2video",), cfg_scale=False),
         Model("kling-v2-1-master", ("text2video", "image2video"), cfg_scale=False),

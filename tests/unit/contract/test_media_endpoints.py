@@ -20,6 +20,8 @@ VIDEO = "https://videos.example/clip.mp4"
 AUDIO = base64.b64encode(b"ID3" + bytes(64)).decode()
 SPEAK = {"mode": "text2video", "text": "Hello", "voice_id": "girlfriend_1_speech02"}
 FROM_VIDEO = {"video_id": "860001-0", "parent_task_id": "860001"}
+MARKS = [{"frame_index": 0, "points": [{"x": 0.5, "y": 0.5}]}]
+EDIT = {"edit_mode": "removal", "prompt": "delete the cup", "video_url": VIDEO, "selections": MARKS}
 
 
 @pytest.mark.parametrize(
@@ -166,6 +168,53 @@ FROM_VIDEO = {"video_id": "860001-0", "parent_task_id": "860001"}
             {"prompt": "a door creaks", "duration": 4.5},
         ),
         ("text-to-audio", COMETAPI, {"prompt": "thunder", "duration": 10}, {"prompt": "thunder", "duration": 10}),
+        (
+            "multi-elements",
+            KLING,
+            {"edit_mode": "addition", "prompt": "add <<<image_1>>>", "video_id": "860001-0", "image_list": [URL, URL]},
+            {
+                "edit_mode": "addition",
+                "video_id": "860001-0",
+                "image_list": [{"image": URL}, {"image": URL}],
+                "prompt": "add <<<image_1>>>",
+            },
+        ),
+        (
+            "multi-elements",
+            COMETAPI,
+            {"edit_mode": "swap", "prompt": "swap", "video_url": VIDEO, "selections": MARKS, "image_list": [URL]},
+            {
+                "edit_mode": "swap",
+                "video_url": VIDEO,
+                "selections": MARKS,
+                "image_list": [{"image": URL}],
+                "prompt": "swap",
+            },
+        ),
+        (
+            "multi-elements",
+            COMETAPI,
+            {
+                "edit_mode": "removal",
+                "prompt": "delete the cup",
+                "session_id": "77",
+                "negative_prompt": "blur",
+                "model_name": "kling-v1-6",
+                "mode": "pro",
+                "duration": 10,
+                "external_task_id": "mine",
+            },
+            {
+                "edit_mode": "removal",
+                "session_id": "77",
+                "prompt": "delete the cup",
+                "negative_prompt": "blur",
+                "model_name": "kling-v1-6",
+                "mode": "pro",
+                "duration": "10",
+                "external_task_id": "mine",
+            },
+        ),
     ],
     ids=[
         "omni-text",
@@ -183,6 +232,9 @@ FROM_VIDEO = {"video_id": "860001-0", "parent_task_id": "860001"}
         "video-to-audio-by-url",
         "text-to-audio-templated",
         "text-to-audio-whole-seconds",
+        "multi-elements-addition-by-id",
+        "multi-elements-swap-marked",
+        "multi-elements-removal-in-an-open-session",
     ],
 )
 def test_good_requests_go_on_the_wire_as_each_backend_documents_them(endpoint, backend, fields, body):
@@ -467,6 +519,55 @@ BAD_INPUTS = [
         "multi_shot",
         "cannot edit a video",
     ),
+    ("multi-elements", KLING, {"prompt": "a", "video_url": VIDEO}, "edit_mode", "allowed: addition, swap, removal"),
+    ("multi-elements", KLING, {**EDIT, "edit_mode": "replace"}, "edit_mode", "allowed: addition, swap, removal"),
+    ("multi-elements", KLING, {**EDIT, "video_url": None}, "video_url", "or video_id (one of them), or the session_id"),
+    ("multi-elements", KLING, {**EDIT, "video_id": "1-0"}, "video_url", "or video_id (one of them)"),
+    ("multi-elements", COMETAPI, {**EDIT, "video_url": None, "video_id": "1-0"}, "video_id", "give video_url instead"),
+    ("multi-elements", KLING, {**EDIT, "session_id": "77"}, "video_url", "is not used with session_id"),
+    ("multi-elements", KLING, {**EDIT, "video_url": "ftp://v.example/a.mp4"}, "video_url", "an http(s) URL"),
+    ("multi-elements", KLING, {**EDIT, "selections": None}, "selections", "is required with edit_mode='removal'"),
+    ("multi-elements", KLING, {**EDIT, "selections": []}, "selections", "1 to 10 frames"),
+    ("multi-elements", KLING, {**EDIT, "selections": MARKS * 11}, "selections", "1 to 10 frames"),
+    ("multi-elements", KLING, {**EDIT, "selections": [{"frame_index": 0}]}, "selections[0]", "'points'"),
+    ("multi-elements", KLING, {**EDIT, "selections": MARKS * 2}, "selections[1].frame_index", "each frame once"),
+    (
+        "multi-elements",
+        KLING,
+        {**EDIT, "selections": [{"frame_index": -1, "points": [{"x": 0, "y": 0}]}]},
+        "selections[0].frame_index",
+        "a frame number from 0",
+    ),
+    (
+        "multi-elements",
+        KLING,
+        {**EDIT, "selections": [{"frame_index": 0, "points": [{"x": 0, "y": 0}] * 11}]},
+        "selections[0].points",
+        "1 to 10 points",
+    ),
+    (
+        "multi-elements",
+        KLING,
+        {**EDIT, "selections": [{"frame_index": 0, "points": [{"x": 1.5, "y": 0}]}]},
+        "selections[0].points[0]",
+        "'x': 0..1",
+    ),
+    ("multi-elements", KLING, {**EDIT, "image_list": [URL]}, "image_list", "with edit_mode='removal': none"),
+    ("multi-elements", KLING, {**EDIT, "edit_mode": "swap"}, "image_list", "with edit_mode='swap': one image of"),
+    (
+        "multi-elements",
+        KLING,
+        {**EDIT, "edit_mode": "addition", "image_list": [URL] * 3},
+        "image_list",
+        "with edit_mode='addition': 1 to 2 images",
+    ),
+    ("multi-elements", KLING, {**EDIT, "edit_mode": "swap", "image_list": ["nope"]}, "image_list[0]", "allowed:"),
+    ("multi-elements", KLING, {**EDIT, "prompt": None}, "prompt", "naming <<<video_1>>>"),
+    ("multi-elements", COMETAPI, {**EDIT, "prompt": "a" * 501}, "prompt", "500"),
+    ("multi-elements", KLING, {**EDIT, "prompt": "a" * 2501}, "prompt", "2500"),
+    ("multi-elements", KLING, {**EDIT, "model_name": "kling-v3"}, "model_name", "allowed: kling-v1-6"),
+    ("multi-elements", KLING, {**EDIT, "duration": 7}, "duration", "allowed: 5, 10"),
+    ("multi-elements", KLING, {**EDIT, "mode": "max"}, "mode", "allowed: std, pro"),
 ]
 
 
