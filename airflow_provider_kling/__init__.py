@@ -101,6 +101,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_kling.operators.multi_image2video",
                     "airflow_provider_kling.operators.video_extend",
                     "airflow_provider_kling.operators.omni_video",
+                    "airflow_provider_kling.operators.multi_elements",
                     "airflow_provider_kling.operators.effects",
                     "airflow_provider_kling.operators.lip_sync",
                     "airflow_provider_kling.operators.audio",

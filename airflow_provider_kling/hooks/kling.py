@@ -27,10 +27,14 @@ from airflow_provider_kling.contract import (
     Endpoint,
     build_request,
     check_choice,
+    check_kling_id,
+    check_media_url,
+    check_selections,
     endpoint_named,
     is_account_busy,
     loggable_body,
     parse_task,
+    read_session,
     task_status,
 )
 from airflow_provider_kling.exceptions import (
@@ -259,8 +263,8 @@ class KlingHook(KlingHookBase):
             (``image_list`` of 1 to 4 images, ``prompt``, ``negative_prompt``, ``model_name``, ``mode``,
             ``duration``, ``aspect_ratio``, ``callback_url``, ``external_task_id``), ``video-extend``
             (``video_id``, ``prompt``, ``negative_prompt``, ``cfg_scale``, ``callback_url``), or ``omni-video``,
-            ``effects``, ``lip-sync``, ``video-to-audio`` and ``text-to-audio`` (the arguments of their
-            operators). An image is
+            ``multi-elements``, ``effects``, ``lip-sync``, ``video-to-audio`` and ``text-to-audio`` (the arguments
+            of their operators; multi-elements opens its editing session with :meth:`open_editing_session`). An image is
             an http(s) URL, Base64, or a path or ``ObjectStoragePath`` of a JPEG or PNG of at most 10 MiB,
             read and sent as Base64.
         :param on_unknown_submission: where the backend cannot be asked, ``resubmit`` sends the
@@ -281,6 +285,9 @@ class KlingHook(KlingHookBase):
         kind = endpoint_named(endpoint)
         body = self.validate(endpoint, extra_fields=extra_fields, **fields)
         settings = self.settings
+        if kind.session_fields and "session_id" not in body:
+            opening = {name: body.pop(name) for name in kind.session_fields if name in body}
+            body["session_id"] = self.open_editing_session(endpoint, duration=body.get("duration"), **opening)
         if extra_fields:
             self.log.info("Sending fields the provider does not check: %s", json.dumps(loggable_body(extra_fields)))
         if body.get("multi_shot") and not settings.backend.documents_multi_shot:
@@ -336,6 +343,42 @@ class KlingHook(KlingHookBase):
                     pause,
                 )
                 time.sleep(pause)
+
+    def open_editing_session(
+        self,
+        endpoint: str = "multi-elements",
+        *,
+        video_id: str | None = None,
+        video_url: str | None = None,
+        selections: list[dict[str, Any]] | None = None,
+        duration: str | None = None,
+    ) -> str:
+        """
+        Open an editing session for a video (``init-selection``), mark the element on its frames (``add-selection``
+        per frame), and return the session's id (valid 24 hours). The calls make no task.
+
+        :param endpoint: the endpoint whose session it is.
+        :param video_id: the id of a video Kling made in the last 30 days (Kling's own API).
+        :param video_url: the URL of an mp4 or mov video, instead.
+        :param selections: the marks, as :func:`~airflow_provider_kling.contract.multi_elements.check_selections` takes.
+        :param duration: the task's duration (5 s by default): a video whose length does not fit it is refused here.
+        """
+        route = self.settings.backend.path(endpoint_named(endpoint).route)
+        if (video_id is None) == (video_url is None):
+            raise KlingValidationError("video_url", "or video_id (one of them) is required: the video to edit")
+        source = (
+            {"video_id": check_kling_id("video_id", video_id, "the id of a video Kling made")}
+            if video_url is None
+            else {"video_url": check_media_url("video_url", video_url)}
+        )
+        selections = check_selections(selections) if selections is not None else []
+        opened = self._request("POST", f"{route}/init-selection", json=source)
+        session_id = read_session(opened, next(iter(source), "video_url"), duration)
+        for selection in selections:
+            marked = self._request("POST", f"{route}/add-selection", json={"session_id": session_id, **selection})
+            read_session(marked, "selections")
+        self.log.info("Opened Kling editing session %s (%d frames marked)", session_id, len(selections))
+        return session_id
 
     def get_task(self, task_id: str, endpoint: str = "text2video") -> dict[str, Any]:
         """

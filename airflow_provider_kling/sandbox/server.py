@@ -52,8 +52,11 @@ from airflow_provider_kling.contract import (
     TEXT2VIDEO,
     Endpoint,
     build_request,
+    check_media_url,
+    check_selections,
     split_request_fields,
 )
+from airflow_provider_kling.contract.multi_elements import INPUT_SECONDS, MARKED_EDITS, MAX_MARKED_FRAMES
 from airflow_provider_kling.exceptions import KlingValidationError
 
 log = logging.getLogger(__name__)
@@ -128,6 +131,28 @@ CHAOS_FAULTS = (
     Fault(reset=True),
     Fault(status=0, delay=0.5),
 )
+
+
+#: An editing session's calls (``<route>/<step>``), which answer at once and make no task.
+SESSION_STEPS = ("init-selection", "add-selection")
+
+#: How long an editing session lives, in seconds (Kling's reference: 24 hours).
+SESSION_SECONDS = 24 * 3600
+
+
+@dataclass
+class EditingSession:
+    """One editing session of a video (multi-elements): its length and the frames marked on it."""
+
+    session_id: str
+    seconds: float
+    opened: float = field(default_factory=time.monotonic)
+    marked: dict[int, list[Any]] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> int:
+        """How many frames the video has, at the 24 fps the sandbox reads every video at."""
+        return int(self.seconds * 24)
 
 
 class AccountBusy(Exception):
@@ -265,6 +290,7 @@ class KlingSandbox:
         self._render_draws = random.Random(seed)
         self.latency = latency
         self.tasks: dict[str, SandboxTask] = {}
+        self.sessions: dict[str, EditingSession] = {}
         self.requests: list[tuple[str, str]] = []
         #: When each of :attr:`requests` arrived (``time.monotonic()``).
         self.request_times: list[float] = []
@@ -353,6 +379,7 @@ class KlingSandbox:
         """Forget every task, request, fault and count."""
         with self._lock:
             self.tasks.clear()
+            self.sessions.clear()
             self.requests.clear()
             self.request_times.clear()
             self._rate_tokens = None
@@ -431,6 +458,8 @@ class KlingSandbox:
         with self._lock:
             if "video_id" in inputs:
                 self._check_extension(inputs)
+            if endpoint.session_fields:
+                self._check_session(clean)
             external_id = clean.get("external_task_id")
             if (
                 self.profile == "kling"
@@ -471,6 +500,79 @@ class KlingSandbox:
             raise KlingValidationError("video_id", f"{body['video_id']!r} is no video of this account")
         if "task_id" in body and body["task_id"] != parent.task_id:
             raise KlingValidationError("task_id", f"{body['task_id']!r} did not make video {body['video_id']!r}")
+
+    def edit_session(self, step: str, body: Any) -> dict[str, Any]:
+        """
+        Answer an editing session's call (one of :data:`SESSION_STEPS`) as the service does; raises
+        KlingValidationError on what it refuses.
+        """
+        if not isinstance(body, dict):
+            raise KlingValidationError("body", "must be a JSON object")
+        with self._lock:
+            if step == "init-selection":
+                return self._open_session(body)
+            session = self._live_session(body.get("session_id"))
+            frame = body.get("frame_index")
+            if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame < session.frames:
+                raise KlingValidationError(
+                    "frame_index", f"got {frame!r}; the video has frames 0 to {session.frames - 1}"
+                )
+            [mark] = check_selections([{"frame_index": frame, "points": body.get("points")}])
+            if frame not in session.marked and len(session.marked) >= MAX_MARKED_FRAMES:
+                raise KlingValidationError("frame_index", f"at most {MAX_MARKED_FRAMES} frames are marked per session")
+            session.marked[frame] = mark["points"]
+            mask = {"object_id": 0, "rle_mask": {"size": [720, 1280], "counts": "sandbox"}}
+            return {
+                "status": 0,
+                "session_id": session.session_id,
+                "res": {"frame_index": frame, "rle_mask_list": [mask]},
+            }
+
+    def _open_session(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Open a session for a video this account made (by id or URL), or any other video URL (read as 5 s)."""
+        if [name for name in ("video_id", "video_url") if body.get(name)] == ["video_id"]:
+            self._check_extension(body)
+            made = self.tasks.get(body["video_id"].removesuffix("-0"))
+        elif "video_id" not in body and "video_url" in body:
+            path = urlsplit(check_media_url("video_url", body["video_url"])).path
+            made = (
+                self.tasks.get(path.removeprefix(VIDEO_PATH).removesuffix(".mp4"))
+                if path.startswith(VIDEO_PATH)
+                else None
+            )
+        else:
+            raise KlingValidationError("video_id", "or video_url: exactly one of them is required")
+        seconds = float({**made.body, **made.body.get("input", {})}.get("duration", "5")) if made else 5.0
+        session = EditingSession(str(next(self._ids)), seconds)
+        self.sessions[session.session_id] = session
+        return {
+            "status": 0,
+            "session_id": session.session_id,
+            "fps": 24.0,
+            "original_duration": int(seconds * 1000),
+            "width": 1280,
+            "height": 720,
+            "total_frame": session.frames,
+            "normalized_video": body.get("video_url") or f"{self.url}{VIDEO_PATH}{made.task_id if made else ''}.mp4",
+        }
+
+    def _live_session(self, session_id: Any) -> EditingSession:
+        session = self.sessions.get(session_id) if isinstance(session_id, str) else None
+        if session is None or time.monotonic() - session.opened > SESSION_SECONDS:
+            raise KlingValidationError("session_id", f"{session_id!r} is no open editing session of this account")
+        return session
+
+    def _check_session(self, body: dict[str, Any]) -> None:
+        """Refuse an edit whose session is not open, has no element marked to swap or remove, or whose video's
+        length does not fit the duration."""
+        session = self._live_session(body["session_id"])
+        if body["edit_mode"] in MARKED_EDITS and not session.marked:
+            raise KlingValidationError("session_id", f"has no element marked for {body['edit_mode']!r}")
+        low, high = INPUT_SECONDS[body.get("duration", "5")]
+        if not low <= session.seconds <= high:
+            raise KlingValidationError(
+                "duration", f"{body.get('duration', '5')} s needs a video of {low:g} to {high:g} s"
+            )
 
     def find(self, task_or_external_id: str, endpoint: Endpoint | None = None) -> SandboxTask | None:
         """Look a task up by task id, then (Kling's own API only) by external id; only ``endpoint``'s, if given."""
@@ -740,15 +842,25 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
         def _api(self, method: str, path: str, query: str) -> tuple[int, Any]:
             endpoint, by_id = sandbox.routes.get(path), None
             parent, _, tail = path.rpartition("/")
+            editing = (
+                method == "POST"
+                and tail in SESSION_STEPS
+                and bool(getattr(sandbox.routes.get(parent), "session_fields", ()))
+            )
             if endpoint is None and method == "GET" and parent in sandbox.routes:
                 endpoint, by_id = sandbox.routes[parent], tail
             listed = method == "GET" and by_id is None and endpoint is TEXT2VIDEO and sandbox.backend.list_route
-            routed = endpoint is not None and (by_id is not None or listed or method == "POST")
+            routed = editing or (endpoint is not None and (by_id is not None or listed or method == "POST"))
             if not routed and sandbox.profile == "cometapi":
                 return 200, RELAY_HTML  # the relay's web UI answers every path it does not route
             refused = sandbox.refuse_auth(self.headers.get("Authorization"))
             if refused:
                 return refused
+            if editing:
+                try:
+                    return 200, _envelope(sandbox.edit_session(tail, self._body()))
+                except ValueError as error:
+                    return sandbox.kling_error(400, 1201, str(error))
             if endpoint is None or not routed:
                 return 404, _error(1202, f"no such method or path: {method} {path}")
             if method == "POST":

@@ -274,14 +274,21 @@ def test_the_image_family_animates_a_stored_image_extends_the_clip_and_combines_
 
 
 @pytest.mark.parametrize("mode", ["blocking", "deferrable"])
-def test_the_media_family_lip_syncs_a_generated_clip_and_makes_omni_and_effect_videos_each_stored(
+def test_the_media_family_lip_syncs_edits_and_sounds_a_generated_clip_and_makes_omni_and_effect_videos_each_stored(
     dagbag, sandbox, caplog, mode
 ):
     dag_run, tis = run(dagbag, f"kling_media_family_{mode}")
     assert dag_run.state == "success", {key: ti.state for key, ti in tis.items()}
     deferred = TRIGGER if AIRFLOW_V_3_0_PLUS else "deferred (Airflow 2 names no trigger)"
     sent = {}
-    made = {"speak": "lip-sync", "omni": "omni-video", "effect": "effects", "hug": "effects", "sound": "video-to-audio"}
+    made = {
+        "speak": "lip-sync",
+        "omni": "omni-video",
+        "effect": "effects",
+        "hug": "effects",
+        "sound": "video-to-audio",
+        "swap": "multi-elements",
+    }
     for task_id, endpoint in made.items():
         task = xcom(dag_run, task_id)
         assert task["task_status"] == "succeed" and sandbox.tasks[task["task_id"]].endpoint == endpoint
@@ -311,6 +318,15 @@ def test_the_media_family_lip_syncs_a_generated_clip_and_makes_omni_and_effect_v
     assert sent["hug"]["effect_scene"] == "hug" and sent["hug"]["external_task_id"].startswith("airflow-")
     presenter_video = xcom(dag_run, "presenter")["task_result"]["videos"][0]["id"]
     assert sent["sound"] == {"video_id": presenter_video, "bgm_prompt": "calm piano", "external_task_id": ANY}
+    [session] = sandbox.sessions.values()  # opened for the presenter's video, the cup marked on frame 12
+    assert session.marked == {12: [{"x": 0.5, "y": 0.6}]}
+    assert sent["swap"] == {
+        "edit_mode": "swap",
+        "session_id": session.session_id,
+        "image_list": [{"image": still}],
+        "prompt": "Swap the mug from <<<image_1>>> for the cup in <<<video_1>>>",
+        "external_task_id": ANY,
+    }
     jingle = xcom(dag_run, "jingle")
     route = sandbox.backend.path("/v1/audio/text-to-audio")
     assert ("GET", f"{route}/{jingle['task_id']}") in sandbox.requests
@@ -322,4 +338,4 @@ def test_the_media_family_lip_syncs_a_generated_clip_and_makes_omni_and_effect_v
         "duration": 5,
         "external_task_id": ANY,
     }
-    assert len(sandbox.submissions) == 7  # one task per task instance
+    assert len(sandbox.submissions) == 8  # one task per task instance

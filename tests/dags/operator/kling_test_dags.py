@@ -14,6 +14,7 @@ from airflow_provider_kling.operators.effects import KlingVideoEffectsOperator
 from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
 from airflow_provider_kling.operators.lip_sync import KlingLipSyncOperator
+from airflow_provider_kling.operators.multi_elements import KlingMultiElementsOperator
 from airflow_provider_kling.operators.multi_image2video import KlingMultiImage2VideoOperator
 from airflow_provider_kling.operators.omni_video import KlingOmniVideoOperator
 from airflow_provider_kling.operators.video_extend import KlingVideoExtendOperator
@@ -81,7 +82,16 @@ for deferrable in (False, True):
             bgm_prompt="calm piano",
             **stored,
         )
-        presenter >> [speak, sound]
+        swap = KlingMultiElementsOperator(
+            task_id="swap",
+            edit_mode="swap",
+            prompt="Swap the mug from <<<image_1>>> for the cup in <<<video_1>>>",
+            video_url="{{ ti.xcom_pull(task_ids='presenter')['task_result']['videos'][0]['url'] }}",
+            selections=[{"frame_index": 12, "points": [{"x": 0.5, "y": 0.6}]}],
+            image_list=[STILL],
+            **stored,
+        )
+        presenter >> [speak, sound, swap]
         KlingTextToAudioOperator(task_id="jingle", prompt="a short cheerful jingle", duration=5, **stored)
         KlingOmniVideoOperator(
             task_id="omni",

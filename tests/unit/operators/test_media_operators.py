@@ -23,6 +23,7 @@ from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.audio import KlingTextToAudioOperator, KlingVideoToAudioOperator
 from airflow_provider_kling.operators.effects import KlingVideoEffectsOperator
 from airflow_provider_kling.operators.lip_sync import KlingLipSyncOperator
+from airflow_provider_kling.operators.multi_elements import KlingMultiElementsOperator
 from airflow_provider_kling.operators.omni_video import KlingOmniVideoOperator
 from airflow_provider_kling.sandbox import Fault
 from airflow_provider_kling.submission import SUBMISSION_STATE_KEY
@@ -69,6 +70,7 @@ def _source(sandbox) -> dict[str, Any]:
     "operator",
     [
         KlingOmniVideoOperator,
+        KlingMultiElementsOperator,
         KlingVideoEffectsOperator,
         KlingLipSyncOperator,
         KlingVideoToAudioOperator,
