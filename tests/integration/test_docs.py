@@ -174,6 +174,13 @@ def _still_was_animated_then_extended(sandbox, run_again: Callable[[], None]) ->
     assert extension.body["video_id"] == f"{animation.task_id}-0"
 
 
+def _the_cup_was_marked_and_swapped(sandbox, run_again: Callable[[], None]) -> None:
+    scene, swap = (sandbox.tasks[task_id] for task_id in sorted(sandbox.tasks))
+    assert scene.endpoint == "text2video" and swap.endpoint == "multi-elements"
+    [session] = sandbox.sessions.values()
+    assert swap.body["session_id"] == session.session_id and session.marked == {0: [{"x": 0.5, "y": 0.6}]}
+
+
 def _the_faults_were_retried(sandbox, run_again: Callable[[], None]) -> None:
     stats = sandbox.stats()
     assert sum(stats["faults_served"].values()) == 2 and stats["faults_pending"] == 0 and len(sandbox.tasks) == 1
@@ -188,6 +195,7 @@ OUTCOMES = {
     'DAG("kling_first_video"': _first_dag_stored_its_video,
     'external_task_id="fox-1"': _hook_block_stored_the_fox_and_can_be_run_again,
     'DAG("kling_still_then_longer"': _still_was_animated_then_extended,
+    'DAG("kling_swap_the_cup"': _the_cup_was_marked_and_swapped,
     "/_sandbox/faults": _the_faults_were_retried,
     'hook.validate("text2video"': _validated_without_sending,
 }
@@ -247,6 +255,7 @@ def test_the_site_builds_with_mkdocs_strict_and_shows_every_argument_table(tmp_p
             "operators.multi_image2video.KlingMultiImage2VideoOperator",
             "operators.video_extend.KlingVideoExtendOperator",
             "operators.omni_video.KlingOmniVideoOperator",
+            "operators.multi_elements.KlingMultiElementsOperator",
             "operators.effects.KlingVideoEffectsOperator",
             "operators.lip_sync.KlingLipSyncOperator",
             "operators.audio.KlingVideoToAudioOperator",
