@@ -40,6 +40,7 @@ from airflow_provider_kling.contract.endpoints import (
     endpoint_named,
     loggable_body,
     split_request_fields,
+    wrap,
 )
 from airflow_provider_kling.contract.errors import (
     ACCOUNT_BUSY_CODE,
@@ -197,4 +198,5 @@ __all__ = [
     "task_status",
     "task_video_urls",
     "task_videos",
+    "wrap",
 ]

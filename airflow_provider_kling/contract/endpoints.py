@@ -37,8 +37,14 @@ from airflow_provider_kling.contract.fields import (
     check_source_video,
     check_text,
 )
-from airflow_provider_kling.contract.lip_sync import build_lip_sync
-from airflow_provider_kling.contract.multi_elements import SESSION_FIELDS, build_multi_elements
+from airflow_provider_kling.contract.lip_sync import (
+    FACE_FIELDS,
+    FACE_SESSION_FIELDS,
+    build_advanced_lip_sync,
+    build_lip_sync,
+    fill_face,
+)
+from airflow_provider_kling.contract.multi_elements import SESSION_FIELDS, build_multi_elements, fill_multi_elements
 from airflow_provider_kling.contract.omni import build_omni_video
 from airflow_provider_kling.exceptions import KlingValidationError
 
@@ -72,8 +78,11 @@ def split_request_fields(
     :param endpoint: the endpoint it was sent to (default: text-to-video).
     """
     endpoint = endpoint or TEXT2VIDEO
-    if endpoint.wrapped and isinstance(body.get("input"), Mapping):
-        body = {**{name: value for name, value in body.items() if name != "input"}, **body["input"]}
+    inner = body.get(endpoint.wrapper)
+    if endpoint.wrapper_is_list and isinstance(inner, list) and len(inner) == 1:
+        inner = inner[0]
+    if endpoint.wrapped and isinstance(inner, Mapping):
+        body = {**{name: value for name, value in body.items() if name != endpoint.wrapper}, **inner}
     on_the_wire = {dict(endpoint.renamed).get(name, name): name for name in endpoint.fields}
     known = {on_the_wire[name]: value for name, value in body.items() if name in on_the_wire}
     return known, {name: value for name, value in body.items() if name not in on_the_wire}
@@ -200,6 +209,22 @@ def _video_extend(given: Mapping[str, Any], backend: Backend, extra_models: tupl
     return {**body, **_prompt(given, backend, required=False), **_shared_fields(given, backend, None)}
 
 
+class EditingSession(NamedTuple):
+    """
+    How an endpoint's editing session is opened before its task (the session's calls answer at once, make no task).
+
+    :param opens: the route that opens it, below ``/v1/videos/`` (``multi-elements/init-selection``).
+    :param fields: the fields that open it, instead of going in the task's body.
+    :param fill: completes the task's body (without those fields) from the opening answer, checking it fits.
+    :param marks: the route that marks the element on a frame (``selections``), where the endpoint has one.
+    """
+
+    opens: str
+    fields: tuple[str, ...]
+    fill: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+    marks: str = ""
+
+
 class Endpoint(NamedTuple):
     """
     One kind of Kling video task, as data: the hook, the operators, the trigger and the sandbox ask this.
@@ -213,10 +238,12 @@ class Endpoint(NamedTuple):
         can be found by it, where the backend looks tasks up that way).
     :param renamed: (argument name, name on the wire) of fields whose argument cannot take the wire's name
         (``task_id`` is every Airflow task's own).
-    :param wrapped: the fields (by their names on the wire) that go in the body's ``input`` object.
+    :param wrapped: the fields (by their names on the wire) that go in the body's ``wrapper`` object.
     :param family: what it makes, the route's middle part: ``videos`` or ``audio``.
-    :param session_fields: the fields that open the task's editing session (``<route>/init-selection``) instead of
-        going in its body, which then carries the session's ``session_id``.
+    :param session: how its editing session is opened before the task, where it has one.
+    :param backends: the backends whose sources document how to submit and read its tasks.
+    :param wrapper: the object the ``wrapped`` fields go in (``input``, or lip-sync's ``face_choose``).
+    :param wrapper_is_list: whether that object is sent as a list of it alone.
     """
 
     name: str
@@ -227,7 +254,10 @@ class Endpoint(NamedTuple):
     renamed: tuple[tuple[str, str], ...] = ()
     wrapped: tuple[str, ...] = ()
     family: str = "videos"
-    session_fields: tuple[str, ...] = ()
+    session: EditingSession | None = None
+    backends: tuple[str, ...] = tuple(BACKENDS)
+    wrapper: str = "input"
+    wrapper_is_list: bool = False
 
     @property
     def route(self) -> str:
@@ -324,7 +354,9 @@ MULTI_ELEMENTS = Endpoint(
         "external_task_id",
     ),
     build_multi_elements,
-    session_fields=SESSION_FIELDS,
+    session=EditingSession(
+        "multi-elements/init-selection", SESSION_FIELDS, fill_multi_elements, "multi-elements/add-selection"
+    ),
 )
 
 _EFFECT_INPUTS = ("image", "images", "model_name", "mode", "duration")
@@ -361,6 +393,21 @@ LIP_SYNC = Endpoint(
     wrapped=("task_id", *_LIP_SYNC_INPUTS),
 )
 
+#: Kling's two-step lip-sync: identify-face opens the session and finds the faces; the sound goes on one of them.
+#: CometAPI documents its calls but no route to read its tasks, and the sources disagree on its external_task_id.
+ADVANCED_LIP_SYNC = Endpoint(
+    "advanced-lip-sync",
+    "advanced lip-sync",
+    (*FACE_SESSION_FIELDS, "session_id", *FACE_FIELDS, "callback_url"),
+    build_advanced_lip_sync,
+    takes_external_task_id=False,
+    wrapped=FACE_FIELDS,
+    session=EditingSession("identify-face", FACE_SESSION_FIELDS, fill_face),
+    backends=("kling",),
+    wrapper="face_choose",
+    wrapper_is_list=True,
+)
+
 #: Sound for a video: the result holds the audio (``task_result.audios``) and the video with it.
 VIDEO_TO_AUDIO = Endpoint(
     "video-to-audio",
@@ -389,6 +436,7 @@ ENDPOINTS = {
         MULTI_ELEMENTS,
         EFFECTS,
         LIP_SYNC,
+        ADVANCED_LIP_SYNC,
         VIDEO_TO_AUDIO,
         TEXT_TO_AUDIO,
     )
@@ -427,13 +475,30 @@ def build_request(
             unknown[0],
             f"is not a {endpoint.title} field; allowed: {', '.join(endpoint.fields)} (others go in extra_fields)",
         )
+    if backend.name not in endpoint.backends:
+        raise KlingValidationError(
+            "endpoint",
+            f"{endpoint.name} is not available on the {backend.name} backend: no source documents how to read its "
+            f"tasks there; it is served on: {', '.join(endpoint.backends)}",
+        )
     given = {name: value for name, value in fields.items() if value is not None}
     body = endpoint.build(given, backend, tuple(extra_models))
     extra = check_extra_fields(extra_fields, (*endpoint.fields, *(wire for _, wire in endpoint.renamed)))
-    if endpoint.wrapped:
-        inputs = {name: body.pop(name) for name in endpoint.wrapped if name in body}
-        body["input"] = inputs
-    return {**body, **extra}
+    return {**wrap(body, endpoint), **extra}
+
+
+def wrap(body: Mapping[str, Any], endpoint: Endpoint) -> dict[str, Any]:
+    """
+    Return a flat body as sent, its ``wrapped`` fields in the endpoint's ``wrapper`` object.
+
+    :param body: the body, flat.
+    :param endpoint: the endpoint it goes to.
+    """
+    if not endpoint.wrapped:
+        return dict(body)
+    inner = {name: value for name, value in body.items() if name in endpoint.wrapped}
+    outer = {name: value for name, value in body.items() if name not in endpoint.wrapped}
+    return {**outer, endpoint.wrapper: [inner] if endpoint.wrapper_is_list else inner}
 
 
 def build_text2video_request(

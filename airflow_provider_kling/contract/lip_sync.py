@@ -12,6 +12,7 @@ from airflow_provider_kling.contract.backends import Backend
 from airflow_provider_kling.contract.fields import (
     check_choice,
     check_delivery_fields,
+    check_kling_id,
     check_media_url,
     check_source_video,
     check_text,
@@ -42,7 +43,7 @@ _TEXT_FIELDS, _AUDIO_FIELDS = (
 )
 
 
-def _audio_file(value: Any) -> str:
+def _audio_file(value: Any, field: str = "audio_file") -> str:
     compact = "".join(value.split()) if isinstance(value, str) else ""
     try:
         size = len(base64.b64decode(compact, validate=True)) if compact else 0
@@ -50,7 +51,7 @@ def _audio_file(value: Any) -> str:
         size = 0
     if not size or size > AUDIO_MAX_BYTES:
         raise KlingValidationError(
-            "audio_file", f"got {shown(value)}; allowed: the Base64 of an mp3, wav, m4a or aac file of at most 5 MB"
+            field, f"got {shown(value)}; allowed: the Base64 of an mp3, wav, m4a or aac file of at most 5 MB"
         )
     return compact
 
@@ -129,3 +130,141 @@ def build_lip_sync(given: Mapping[str, Any], backend: Backend, extra_models: tup
             raise KlingValidationError(name, f"is not used with mode={body['mode']!r}; it takes {', '.join(speaks)}")
     body.update(_voice(given) if body["mode"] == "text2video" else _audio(given))
     return {**body, **check_delivery_fields(given)}
+
+
+#: Kling's two-step lip-sync (``identify-face``, then ``advanced-lip-sync``): the sound placed on one face.
+#: The shortest and longest sound clip, in milliseconds, and the least overlap of the sound with the face's span.
+SOUND_CLIP_MIN_MS, SOUND_CLIP_MAX_MS, FACE_OVERLAP_MIN_MS = 2000, 60000, 2000
+
+#: The volumes' range (1: as recorded).
+VOLUME_MIN, VOLUME_MAX = 0.0, 2.0
+
+#: The fields that open the session (``identify-face``) rather than go in the task's body.
+FACE_SESSION_FIELDS = ("video_id", "video_url")
+
+#: The fields of the one face the sound goes on (``face_choose[0]``).
+FACE_FIELDS = (
+    "face_id",
+    "audio_id",
+    "sound_file",
+    "sound_start_time",
+    "sound_end_time",
+    "sound_insert_time",
+    "sound_volume",
+    "original_audio_volume",
+)
+
+
+def _milliseconds(given: Mapping[str, Any], name: str, default: int | None = None) -> int | None:
+    value = given.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise KlingValidationError(name, f"got {shown(value)}; allowed: whole milliseconds from 0")
+    return value
+
+
+def _sound(given: Mapping[str, Any]) -> dict[str, Any]:
+    sources = [name for name in ("sound_file", "audio_id") if name in given]
+    if len(sources) != 1:
+        raise KlingValidationError(
+            "sound_file",
+            "or audio_id (one of them) is required: an mp3, wav or m4a URL or its Base64 (at most 5 MB), or the id "
+            "of a Kling text-to-speech audio",
+        )
+    if sources == ["audio_id"]:
+        return {"audio_id": check_kling_id("audio_id", given["audio_id"], "the id of a Kling text-to-speech audio")}
+    value = given["sound_file"]
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return {"sound_file": check_media_url("sound_file", value)}
+    return {"sound_file": _audio_file(value, "sound_file")}
+
+
+def build_advanced_lip_sync(
+    given: Mapping[str, Any], backend: Backend, extra_models: tuple[str, ...]
+) -> dict[str, Any]:
+    """
+    Check a two-step lip-sync's fields; return its body, flat (the face's fields go in ``face_choose`` when sent),
+    with the fields that open its session if it has none.
+
+    :param given: the fields given (none None).
+    :param backend: the service the request goes to (the same rules where it is served).
+    :param extra_models: unused: lip-sync takes no model.
+    """
+    if "session_id" in given:
+        for name in FACE_SESSION_FIELDS:
+            if name in given:
+                raise KlingValidationError(name, "is not used with session_id: the session holds its video")
+        for name in ("face_id", "sound_insert_time"):
+            if name not in given:
+                raise KlingValidationError(name, "is required with session_id (identify-face gave the faces)")
+        body: dict[str, Any] = {
+            "session_id": check_kling_id("session_id", given["session_id"], "the id identify-face gave")
+        }
+    else:
+        sources = [name for name in FACE_SESSION_FIELDS if name in given]
+        if len(sources) != 1:
+            raise KlingValidationError(
+                "video_url",
+                "or video_id (one of them), or the session_id of identify-face, is required: the video with the face",
+            )
+        body = (
+            {"video_id": check_kling_id("video_id", given["video_id"], "the id of a video Kling made")}
+            if sources == ["video_id"]
+            else {"video_url": check_media_url("video_url", given["video_url"])}
+        )
+    if "face_id" in given:
+        body["face_id"] = check_kling_id("face_id", given["face_id"], "a face_id that identify-face gave")
+    body.update(_sound(given))
+    start, end = _milliseconds(given, "sound_start_time", 0), _milliseconds(given, "sound_end_time")
+    if end is None:
+        raise KlingValidationError("sound_end_time", "is required: where the sound to use ends, in ms from its start")
+    if not SOUND_CLIP_MIN_MS <= end - (start or 0) <= SOUND_CLIP_MAX_MS:
+        raise KlingValidationError(
+            "sound_end_time",
+            f"got {end} after sound_start_time {start}; allowed: a clip of 2 to 60 s ({SOUND_CLIP_MIN_MS} to "
+            f"{SOUND_CLIP_MAX_MS} ms)",
+        )
+    body.update(sound_start_time=start, sound_end_time=end)
+    if "sound_insert_time" in given:
+        body["sound_insert_time"] = _milliseconds(given, "sound_insert_time")
+    for name in ("sound_volume", "original_audio_volume"):
+        if name in given:
+            volume = given[name]
+            if (
+                isinstance(volume, bool)
+                or not isinstance(volume, (int, float))
+                or not VOLUME_MIN <= volume <= VOLUME_MAX
+            ):
+                raise KlingValidationError(name, f"got {shown(volume)}; allowed: {VOLUME_MIN:g} to {VOLUME_MAX:g}")
+            body[name] = volume
+    return {**body, **check_delivery_fields(given)}
+
+
+def fill_face(body: Mapping[str, Any], opened: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Return a two-step lip-sync's body with the session and the face the sound goes on: the face given, else the one
+    on screen longest; the sound inserted where the face appears unless placed; refused unless they overlap by 2 s.
+
+    :param body: the checked body, without the fields that opened the session.
+    :param opened: the answer of ``identify-face``: ``session_id`` and ``face_data``.
+    """
+    faces = [face for face in opened.get("face_data") or () if isinstance(face, Mapping) and face.get("face_id")]
+    if not faces:
+        raise KlingValidationError(
+            "video_url", "shows no face identify-face could use for lip-sync: give another video"
+        )
+    spans = {str(face["face_id"]): (int(face.get("start_time", 0)), int(face.get("end_time", 0))) for face in faces}
+    face_id = body.get("face_id") or max(spans, key=lambda face: spans[face][1] - spans[face][0])
+    if face_id not in spans:
+        raise KlingValidationError("face_id", f"got {face_id!r}; allowed: a face of this video: {', '.join(spans)}")
+    first, last = spans[face_id]
+    insert = body.get("sound_insert_time", first)
+    overlap = min(last, insert + body["sound_end_time"] - body["sound_start_time"]) - max(first, insert)
+    if overlap < FACE_OVERLAP_MIN_MS:
+        raise KlingValidationError(
+            "sound_insert_time",
+            f"puts the sound {overlap / 1000:g} s over face {face_id} (seen from {first} to {last} ms); allowed: an "
+            "overlap of at least 2 s",
+        )
+    return {**body, "session_id": opened["session_id"], "face_id": face_id, "sound_insert_time": insert}

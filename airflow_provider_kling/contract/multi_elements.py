@@ -174,38 +174,48 @@ def build_multi_elements(given: Mapping[str, Any], backend: Backend, extra_model
     return {**body, **check_delivery_fields(given)}
 
 
-#: What a session's refusal of each input means, and its fix.
+#: What a session's refusal of an input means, and its fix.
 _UNREADABLE = {
-    "video": "give an mp4 or mov of 720 to 2160 px at 24, 30 or 60 fps, 2 to 5 s or 7 to 10 s long",
+    "video": "give an mp4 or mov of the length, size and frame rate the endpoint takes (see its video_url)",
     "selections": "mark points on the element itself, on frames the video has",
 }
 
 
-def read_session(answer: Any, field: str, duration: str | None = None) -> str:
+def read_session(answer: Any, field: str) -> str:
     """
-    Return the session id of an editing session's answer (``init-selection``, ``add-selection``), checking that it
-    recognised its input (and, opened, that the video's length fits the task's ``duration``).
+    Return the session id of an editing session's answer (``init-selection``, ``add-selection``, ``identify-face``),
+    checking that it recognised its input.
 
     :param answer: the answer's ``data``.
     :param field: the input the call sent: ``video_id``, ``video_url`` or ``selections``.
-    :param duration: the task's duration (default 5 s), checked against ``original_duration`` where it is given.
     """
     if not isinstance(answer, Mapping) or not isinstance(answer.get("session_id"), str) or not answer["session_id"]:
         raise KlingUnexpectedAnswerError(f"The editing session's answer has no session_id: {shown(answer)}")
     if answer.get("status", 0) != 0:
         fix = _UNREADABLE["selections" if field == "selections" else "video"]
-        raise KlingValidationError(
-            field, f"was not recognised by the editing session (status {answer['status']}); {fix}"
-        )
-    length = answer.get("original_duration")
+        status = answer["status"]
+        raise KlingValidationError(field, f"was not recognised by the editing session (status {status}); {fix}")
+    return str(answer["session_id"])
+
+
+def fill_multi_elements(body: Mapping[str, Any], opened: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Return a multi-elements body with the session it edits, once the video's length (``original_duration``, where
+    the session gives it) is checked against the task's ``duration``.
+
+    :param body: the checked body, without the fields that opened the session.
+    :param opened: the answer of ``init-selection``.
+    """
+    duration = str(body.get("duration", "5"))
+    length = opened.get("original_duration")
     if isinstance(length, (int, float)) and not isinstance(length, bool) and math.isfinite(length):
         seconds = length / 1000
-        shortest, longest = INPUT_SECONDS[duration or "5"]
+        shortest, longest = INPUT_SECONDS[duration]
         if not shortest <= seconds <= longest:
             fits = [output for output, (low, high) in INPUT_SECONDS.items() if low <= seconds <= high]
             raise KlingValidationError(
                 "duration",
-                f"is {duration or '5'} s, which needs a video of {shortest:g} to {longest:g} s; this one lasts "
+                f"is {duration} s, which needs a video of {shortest:g} to {longest:g} s; this one lasts "
                 f"{seconds:g} s: " + (f"set duration={fits[0]}" if fits else "give a video of 2 to 5 s or 7 to 10 s"),
             )
-    return str(answer["session_id"])
+    return {**body, "session_id": opened["session_id"]}

@@ -23,6 +23,7 @@ from airflow_provider_kling import CONNECTION_FIELDS, CONNECTION_UI_FIELD_BEHAVI
 from airflow_provider_kling._constants import DEFAULT_SLOT_TIMEOUT, UNKNOWN_SUBMISSION_POLICIES
 from airflow_provider_kling.concurrency import slot_pause
 from airflow_provider_kling.contract import (
+    ENDPOINTS,
     TEXT2VIDEO,
     Endpoint,
     build_request,
@@ -35,7 +36,9 @@ from airflow_provider_kling.contract import (
     loggable_body,
     parse_task,
     read_session,
+    split_request_fields,
     task_status,
+    wrap,
 )
 from airflow_provider_kling.exceptions import (
     KlingConfigurationError,
@@ -263,8 +266,9 @@ class KlingHook(KlingHookBase):
             (``image_list`` of 1 to 4 images, ``prompt``, ``negative_prompt``, ``model_name``, ``mode``,
             ``duration``, ``aspect_ratio``, ``callback_url``, ``external_task_id``), ``video-extend``
             (``video_id``, ``prompt``, ``negative_prompt``, ``cfg_scale``, ``callback_url``), or ``omni-video``,
-            ``multi-elements``, ``effects``, ``lip-sync``, ``video-to-audio`` and ``text-to-audio`` (the arguments
-            of their operators; multi-elements opens its editing session with :meth:`open_editing_session`). An image is
+            ``multi-elements``, ``effects``, ``lip-sync``, ``advanced-lip-sync``, ``video-to-audio`` and
+            ``text-to-audio`` (the arguments of their operators; multi-elements and advanced-lip-sync open their
+            editing session with :meth:`open_editing_session`). An image is
             an http(s) URL, Base64, or a path or ``ObjectStoragePath`` of a JPEG or PNG of at most 10 MiB,
             read and sent as Base64.
         :param on_unknown_submission: where the backend cannot be asked, ``resubmit`` sends the
@@ -285,9 +289,10 @@ class KlingHook(KlingHookBase):
         kind = endpoint_named(endpoint)
         body = self.validate(endpoint, extra_fields=extra_fields, **fields)
         settings = self.settings
-        if kind.session_fields and "session_id" not in body:
-            opening = {name: body.pop(name) for name in kind.session_fields if name in body}
-            body["session_id"] = self.open_editing_session(endpoint, duration=body.get("duration"), **opening)
+        if kind.session is not None and "session_id" not in body:
+            flat, extra = split_request_fields(body, kind)
+            opening = {name: flat.pop(name) for name in kind.session.fields if name in flat}
+            body = {**wrap(kind.session.fill(flat, self.open_editing_session(endpoint, **opening)), kind), **extra}
         if extra_fields:
             self.log.info("Sending fields the provider does not check: %s", json.dumps(loggable_body(extra_fields)))
         if body.get("multi_shot") and not settings.backend.documents_multi_shot:
@@ -351,19 +356,27 @@ class KlingHook(KlingHookBase):
         video_id: str | None = None,
         video_url: str | None = None,
         selections: list[dict[str, Any]] | None = None,
-        duration: str | None = None,
-    ) -> str:
+    ) -> dict[str, Any]:
         """
-        Open an editing session for a video (``init-selection``), mark the element on its frames (``add-selection``
-        per frame), and return the session's id (valid 24 hours). The calls make no task.
+        Open an editing session for a video and return its answer: ``session_id`` (valid 24 hours) and what the
+        service read (multi-elements: the video's ``original_duration`` and ``total_frame``; advanced-lip-sync: the
+        ``face_data`` of each face). Its calls make no task.
 
-        :param endpoint: the endpoint whose session it is.
+        :param endpoint: ``multi-elements`` (``init-selection``, then ``add-selection`` for each marked frame) or
+            ``advanced-lip-sync`` (``identify-face``).
         :param video_id: the id of a video Kling made in the last 30 days (Kling's own API).
         :param video_url: the URL of an mp4 or mov video, instead.
-        :param selections: the marks, as :func:`~airflow_provider_kling.contract.multi_elements.check_selections` takes.
-        :param duration: the task's duration (5 s by default): a video whose length does not fit it is refused here.
+        :param selections: multi-elements only: the element's marks, 1 to 10 frames, each ``{"frame_index": n,
+            "points": [{"x": 0.5, "y": 0.4}]}``.
         """
-        route = self.settings.backend.path(endpoint_named(endpoint).route)
+        kind = endpoint_named(endpoint)
+        if kind.session is None:
+            editable = [name for name, other in ENDPOINTS.items() if other.session is not None]
+            raise KlingValidationError(
+                "endpoint", f"{endpoint!r} has no editing session; allowed: {', '.join(editable)}"
+            )
+        if selections is not None and not kind.session.marks:
+            raise KlingValidationError("selections", f"marks frames for multi-elements only, not {endpoint}")
         if (video_id is None) == (video_url is None):
             raise KlingValidationError("video_url", "or video_id (one of them) is required: the video to edit")
         source = (
@@ -371,14 +384,15 @@ class KlingHook(KlingHookBase):
             if video_url is None
             else {"video_url": check_media_url("video_url", video_url)}
         )
-        selections = check_selections(selections) if selections is not None else []
-        opened = self._request("POST", f"{route}/init-selection", json=source)
-        session_id = read_session(opened, next(iter(source), "video_url"), duration)
-        for selection in selections:
-            marked = self._request("POST", f"{route}/add-selection", json={"session_id": session_id, **selection})
+        marks = check_selections(selections) if selections is not None else []
+        videos = self.settings.backend.path("/v1/videos")
+        opened = self._request("POST", f"{videos}/{kind.session.opens}", json=source)
+        session_id = read_session(opened, next(iter(source)))
+        for mark in marks:
+            marked = self._request("POST", f"{videos}/{kind.session.marks}", json={"session_id": session_id, **mark})
             read_session(marked, "selections")
-        self.log.info("Opened Kling editing session %s (%d frames marked)", session_id, len(selections))
-        return session_id
+        self.log.info("Opened Kling editing session %s for %s (%d frames marked)", session_id, endpoint, len(marks))
+        return dict(opened)
 
     def get_task(self, task_id: str, endpoint: str = "text2video") -> dict[str, Any]:
         """

@@ -23,9 +23,6 @@ class KlingVideoToAudioOperator(KlingVideoOperator):
     :param sound_effect_prompt: the sound effects wanted, at most 200 characters. Templated.
     :param bgm_prompt: the background music wanted, at most 200 characters. Templated.
     :param asmr_mode: ASMR-style detailed sound; checked when the DAG is parsed.
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation, at most 120 characters; default: derived
-        from the task instance. Templated.
     """
 
     endpoint = "video-to-audio"
@@ -39,8 +36,6 @@ class KlingVideoToAudioOperator(KlingVideoOperator):
         sound_effect_prompt: str | None = None,
         bgm_prompt: str | None = None,
         asmr_mode: bool | None = None,
-        callback_url: str | None = None,
-        external_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -49,8 +44,6 @@ class KlingVideoToAudioOperator(KlingVideoOperator):
         self.sound_effect_prompt = sound_effect_prompt
         self.bgm_prompt = bgm_prompt
         self.asmr_mode = asmr_mode if asmr_mode is None else check_flag("asmr_mode", asmr_mode)
-        self.callback_url = callback_url
-        self.external_task_id = external_task_id
 
 
 class KlingTextToAudioOperator(KlingVideoOperator):
@@ -63,9 +56,6 @@ class KlingTextToAudioOperator(KlingVideoOperator):
 
     :param prompt: the sound to make, at most 200 characters. Templated.
     :param duration: its length, 3.0 to 10.0 seconds with at most one decimal. Templated.
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation, at most 120 characters; default: derived
-        from the task instance. Templated.
     """
 
     endpoint = "text-to-audio"
@@ -76,12 +66,8 @@ class KlingTextToAudioOperator(KlingVideoOperator):
         *,
         prompt: str,
         duration: float | str,
-        callback_url: str | None = None,
-        external_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.prompt = prompt
         self.duration = duration
-        self.callback_url = callback_url
-        self.external_task_id = external_task_id

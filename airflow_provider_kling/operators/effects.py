@@ -25,9 +25,6 @@ class KlingVideoEffectsOperator(KlingVideoOperator):
         scenes. Templated.
     :param mode: ``std`` or ``pro``, two-person scenes only. Templated.
     :param duration: 5 seconds (the default), or 10 for a two-person scene. Templated.
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation, at most 120 characters; default: derived
-        from the task instance. Templated.
     """
 
     endpoint = "effects"
@@ -42,8 +39,6 @@ class KlingVideoEffectsOperator(KlingVideoOperator):
         model_name: str | None = None,
         mode: str | None = None,
         duration: int | str | None = None,
-        callback_url: str | None = None,
-        external_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -53,5 +48,3 @@ class KlingVideoEffectsOperator(KlingVideoOperator):
         self.model_name = model_name
         self.mode = mode
         self.duration = duration
-        self.callback_url = callback_url
-        self.external_task_id = external_task_id

@@ -31,9 +31,6 @@ class KlingImage2VideoOperator(KlingVideoOperator):
     :param duration: 5 (default) or 10 seconds. Templated.
     :param camera_control: as for :class:`~airflow_provider_kling.operators.kling.KlingText2VideoOperator`;
         checked when the DAG is parsed.
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation, at most 120 characters; default: derived
-        from the task instance. Templated.
     """
 
     endpoint = "image2video"
@@ -62,8 +59,6 @@ class KlingImage2VideoOperator(KlingVideoOperator):
         mode: str | None = None,
         duration: int | str | None = None,
         camera_control: dict[str, Any] | None = None,
-        callback_url: str | None = None,
-        external_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         from airflow_provider_kling.exceptions import KlingValidationError
@@ -80,5 +75,3 @@ class KlingImage2VideoOperator(KlingVideoOperator):
         self.mode = mode
         self.duration = duration
         self.camera_control = camera_control if camera_control is None else check_camera_control(camera_control)
-        self.callback_url = callback_url
-        self.external_task_id = external_task_id

@@ -39,6 +39,7 @@ from airflow_provider_kling.exceptions import (
     KlingNoFreeSlotError,
     KlingTaskFailedError,
     KlingTaskNotFoundError,
+    KlingValidationError,
     KlingWaitTimeoutError,
 )
 from airflow_provider_kling.links.kling import KlingVideoLink
@@ -90,6 +91,10 @@ class KlingVideoOperator(BaseOperator):
     Any ``Asset`` in ``outlets`` gets an event whose ``extra`` holds ``kling_task_id``,
     ``video_urls`` and ``stored_paths``, so downstream DAGs can be scheduled on new videos.
 
+    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
+    :param external_task_id: your own id for the first generation (unique per account), at most 120 characters (a
+        later generation adds ``-2``, ``-3``...); default: derived from the task instance. Refused by the endpoints
+        whose reference documents none (video extension, lip-sync). Templated.
     :param extra_fields: request fields this provider does not know yet (a newer service's), as a dict
         sent as given and logged; the service checks them. Fields that have their own argument are refused
         here. Templated.
@@ -130,6 +135,8 @@ class KlingVideoOperator(BaseOperator):
     def __init__(
         self,
         *,
+        callback_url: str | None = None,
+        external_task_id: str | None = None,
         extra_fields: dict[str, Any] | None = None,
         on_unknown_submission: str = "resubmit",
         kling_conn_id: str = DEFAULT_CONN_ID,
@@ -141,6 +148,14 @@ class KlingVideoOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if external_task_id is not None and "external_task_id" not in endpoint_named(self.endpoint).fields:
+            raise KlingValidationError(
+                "external_task_id",
+                f"is not taken by {self.endpoint} (its reference documents none): leave it unset; "
+                "on_unknown_submission decides what a try does after a lost answer",
+            )
+        self.callback_url = callback_url
+        self.external_task_id = external_task_id
         self.extra_fields = extra_fields
         self.on_unknown_submission = check_choice(
             "on_unknown_submission", on_unknown_submission, UNKNOWN_SUBMISSION_POLICIES
@@ -493,10 +508,6 @@ class KlingText2VideoOperator(KlingVideoOperator):
     :param camera_control: ``{"type": T}`` with T one of ``down_back``, ``forward_up``,
         ``right_turn_forward``, ``left_turn_forward``, or ``{"type": "simple", "config": {...}}``
         with exactly one of horizontal, vertical, pan, tilt, roll, zoom non-zero (-10 to 10).
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation (unique per account), at most
-        120 characters (a later generation adds ``-2``, ``-3``...); default: derived from the task
-        instance. Templated.
     :param multi_shot: ``True`` renders several shots in one video (kling-v3; set ``model_name``); checked
         when the DAG is parsed. CometAPI does not document it: a relay that drops it renders one shot.
     :param shot_type: with ``multi_shot``: ``customize`` (your shots, in ``multi_prompt``) or
@@ -537,8 +548,6 @@ class KlingText2VideoOperator(KlingVideoOperator):
         duration: int | str | None = None,
         sound: str | None = None,
         camera_control: dict[str, Any] | None = None,
-        callback_url: str | None = None,
-        external_task_id: str | None = None,
         multi_shot: bool | None = None,
         shot_type: str | None = None,
         multi_prompt: list[dict[str, Any]] | None = None,
@@ -555,8 +564,6 @@ class KlingText2VideoOperator(KlingVideoOperator):
         self.duration = duration
         self.sound = sound
         self.camera_control = camera_control if camera_control is None else check_camera_control(camera_control)
-        self.callback_url = callback_url
-        self.external_task_id = external_task_id
         self.multi_shot = multi_shot if multi_shot is None else check_flag("multi_shot", multi_shot)
         self.shot_type = shot_type
         self.multi_prompt = multi_prompt

@@ -30,7 +30,6 @@ class KlingLipSyncOperator(KlingVideoOperator):
     :param audio_type: ``url`` or ``file``; default: which of ``audio_url`` and ``audio_file`` is given.
     :param audio_file: the Base64 of an mp3, wav, m4a or aac file of at most 5 MB.
     :param audio_url: the URL of such a file. Templated.
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
     """
 
     endpoint = "lip-sync"
@@ -50,7 +49,6 @@ class KlingLipSyncOperator(KlingVideoOperator):
         audio_type: str | None = None,
         audio_file: str | None = None,
         audio_url: str | None = None,
-        callback_url: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -65,4 +63,61 @@ class KlingLipSyncOperator(KlingVideoOperator):
         self.audio_type = audio_type
         self.audio_file = audio_file
         self.audio_url = audio_url
-        self.callback_url = callback_url
+
+
+class KlingAdvancedLipSyncOperator(KlingVideoOperator):
+    """
+    Put a sound on a face of a video (Kling's two-step lip-sync, ``/v1/videos/advanced-lip-sync``), wait, and
+    return the task object. Kling's own API only.
+
+    Before submitting, the operator asks Kling for the video's faces (``identify-face``) and puts the sound on the
+    face given, else the one on screen longest, from where it appears unless placed. Safe to retry, with every
+    argument of :class:`KlingVideoOperator`; no ``external_task_id``, so ``on_unknown_submission`` decides after a
+    lost answer.
+
+    :param video_url: the mp4 or mov with the face: 2 to 60 s, 720p or 1080p, at most 100 MB. Templated.
+    :param video_id: the id of a video Kling made in the last 30 days (at most 60 s), instead. Templated.
+    :param session_id: an ``identify-face`` session opened with
+        :meth:`~airflow_provider_kling.hooks.kling.KlingHook.open_editing_session`, instead; with ``face_id`` and
+        ``sound_insert_time``. Templated.
+    :param face_id: the face to sync, from the session's ``face_data``. Templated.
+    :param sound_file: the sound: an mp3, wav or m4a URL, or its Base64 (at most 5 MB). Templated.
+    :param audio_id: the id of a Kling text-to-speech audio, instead. Templated.
+    :param sound_start_time: where the sound to use starts, in ms (default 0). Templated.
+    :param sound_end_time: where it ends, in ms; the clip lasts 2 to 60 s. Templated.
+    :param sound_insert_time: where in the video the sound starts, in ms; it overlaps the face by 2 s. Templated.
+    :param sound_volume: the sound's volume, 0 to 2 (default 1). Templated.
+    :param original_audio_volume: the video's own sound's volume, 0 to 2 (default 1). Templated.
+    """
+
+    endpoint = "advanced-lip-sync"
+    template_fields: Sequence[str] = templated_fields("advanced-lip-sync")
+
+    def __init__(
+        self,
+        *,
+        sound_end_time: int,
+        video_url: str | None = None,
+        video_id: str | None = None,
+        session_id: str | None = None,
+        face_id: str | None = None,
+        sound_file: str | None = None,
+        audio_id: str | None = None,
+        sound_start_time: int | None = None,
+        sound_insert_time: int | None = None,
+        sound_volume: float | None = None,
+        original_audio_volume: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.video_url = video_url
+        self.video_id = video_id
+        self.session_id = session_id
+        self.face_id = face_id
+        self.sound_file = sound_file
+        self.audio_id = audio_id
+        self.sound_start_time = sound_start_time
+        self.sound_end_time = sound_end_time
+        self.sound_insert_time = sound_insert_time
+        self.sound_volume = sound_volume
+        self.original_audio_volume = original_audio_volume

@@ -35,9 +35,6 @@ class KlingMultiElementsOperator(KlingVideoOperator):
     :param mode: ``std`` (the default) or ``pro``. Templated.
     :param duration: 5 (the default) or 10 seconds; checked against the video's length once the session has read
         it, before the task is paid for. Templated.
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation, at most 120 characters; default: derived
-        from the task instance. Templated.
     """
 
     endpoint = "multi-elements"
@@ -62,8 +59,6 @@ class KlingMultiElementsOperator(KlingVideoOperator):
         model_name: str | None = None,
         mode: str | None = None,
         duration: int | str | None = None,
-        callback_url: str | None = None,
-        external_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -78,5 +73,3 @@ class KlingMultiElementsOperator(KlingVideoOperator):
         self.model_name = model_name
         self.mode = mode
         self.duration = duration
-        self.callback_url = callback_url
-        self.external_task_id = external_task_id

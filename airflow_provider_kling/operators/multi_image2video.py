@@ -27,9 +27,6 @@ class KlingMultiImage2VideoOperator(KlingVideoOperator):
     :param mode: ``std`` (default) or ``pro``. Templated.
     :param duration: 5 (default) or 10 seconds. Templated.
     :param aspect_ratio: ``16:9`` (default), ``9:16`` or ``1:1``. Templated.
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation, at most 120 characters; default: derived
-        from the task instance. Templated.
     """
 
     endpoint = "multi-image2video"
@@ -57,8 +54,6 @@ class KlingMultiImage2VideoOperator(KlingVideoOperator):
         mode: str | None = None,
         duration: int | str | None = None,
         aspect_ratio: str | None = None,
-        callback_url: str | None = None,
-        external_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -70,5 +65,3 @@ class KlingMultiImage2VideoOperator(KlingVideoOperator):
         self.mode = mode
         self.duration = duration
         self.aspect_ratio = aspect_ratio
-        self.callback_url = callback_url
-        self.external_task_id = external_task_id

@@ -37,9 +37,6 @@ class KlingOmniVideoOperator(KlingVideoOperator):
     :param shot_type: ``customize`` or ``intelligence``. Templated.
     :param multi_prompt: the shots of ``shot_type="customize"``. Templated.
     :param watermark_info: ``{"enabled": True}`` for a watermarked copy beside the video.
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
-    :param external_task_id: your own id for the first generation, at most 120 characters; default: derived
-        from the task instance. Templated.
     """
 
     endpoint = "omni-video"
@@ -61,8 +58,6 @@ class KlingOmniVideoOperator(KlingVideoOperator):
         shot_type: str | None = None,
         multi_prompt: list[dict[str, Any]] | None = None,
         watermark_info: dict[str, bool] | None = None,
-        callback_url: str | None = None,
-        external_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -79,5 +74,3 @@ class KlingOmniVideoOperator(KlingVideoOperator):
         self.shot_type = shot_type
         self.multi_prompt = multi_prompt
         self.watermark_info = watermark_info
-        self.callback_url = callback_url
-        self.external_task_id = external_task_id

@@ -26,7 +26,6 @@ class KlingVideoExtendOperator(KlingVideoOperator):
     :param prompt: what happens next, at most 500 characters on CometAPI, 2,500 on Kling's own API. Templated.
     :param negative_prompt: what to keep out of the video. Templated.
     :param cfg_scale: prompt adherence from 0 to 1; checked when the DAG is parsed.
-    :param callback_url: an https URL (http only for localhost) that Kling POSTs status updates to. Templated.
     """
 
     endpoint = "video-extend"
@@ -47,7 +46,6 @@ class KlingVideoExtendOperator(KlingVideoOperator):
         prompt: str | None = None,
         negative_prompt: str | None = None,
         cfg_scale: float | None = None,
-        callback_url: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -56,4 +54,3 @@ class KlingVideoExtendOperator(KlingVideoOperator):
         self.prompt = prompt
         self.negative_prompt = negative_prompt
         self.cfg_scale = cfg_scale if cfg_scale is None else check_cfg_scale(cfg_scale)
-        self.callback_url = callback_url

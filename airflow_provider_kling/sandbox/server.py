@@ -56,6 +56,7 @@ from airflow_provider_kling.contract import (
     check_selections,
     split_request_fields,
 )
+from airflow_provider_kling.contract.lip_sync import FACE_OVERLAP_MIN_MS
 from airflow_provider_kling.contract.multi_elements import INPUT_SECONDS, MARKED_EDITS, MAX_MARKED_FRAMES
 from airflow_provider_kling.exceptions import KlingValidationError
 
@@ -133,18 +134,16 @@ CHAOS_FAULTS = (
 )
 
 
-#: An editing session's calls (``<route>/<step>``), which answer at once and make no task.
-SESSION_STEPS = ("init-selection", "add-selection")
-
 #: How long an editing session lives, in seconds (Kling's reference: 24 hours).
 SESSION_SECONDS = 24 * 3600
 
 
 @dataclass
 class EditingSession:
-    """One editing session of a video (multi-elements): its length and the frames marked on it."""
+    """One editing session of a video: the endpoint it is for, the video's length and the frames marked on it."""
 
     session_id: str
+    endpoint: str
     seconds: float
     opened: float = field(default_factory=time.monotonic)
     marked: dict[int, list[Any]] = field(default_factory=dict)
@@ -282,7 +281,16 @@ class KlingSandbox:
         self.backend = BACKENDS[profile]
         #: The text-to-video route; every endpoint's route, by path.
         self.route = self.backend.path(TEXT2VIDEO.route)
-        self.routes = {self.backend.path(endpoint.route): endpoint for endpoint in ENDPOINTS.values()}
+        served = [endpoint for endpoint in ENDPOINTS.values() if profile in endpoint.backends]
+        self.routes = {self.backend.path(endpoint.route): endpoint for endpoint in served}
+        #: The editing sessions' calls (to open one, to mark a frame), by path: the endpoint and which call.
+        self.session_routes = {
+            self.backend.path(f"/v1/videos/{route}"): (endpoint, step)
+            for endpoint in served
+            if endpoint.session is not None
+            for step, route in (("opens", endpoint.session.opens), ("marks", endpoint.session.marks))
+            if route
+        }
         self.chaos_rate = chaos_rate
         self._chaos = random.Random(seed)
         self.render_seconds = render_seconds
@@ -458,8 +466,8 @@ class KlingSandbox:
         with self._lock:
             if "video_id" in inputs:
                 self._check_extension(inputs)
-            if endpoint.session_fields:
-                self._check_session(clean)
+            if endpoint.session is not None:
+                self._check_session(endpoint, known)
             external_id = clean.get("external_task_id")
             if (
                 self.profile == "kling"
@@ -501,17 +509,17 @@ class KlingSandbox:
         if "task_id" in body and body["task_id"] != parent.task_id:
             raise KlingValidationError("task_id", f"{body['task_id']!r} did not make video {body['video_id']!r}")
 
-    def edit_session(self, step: str, body: Any) -> dict[str, Any]:
+    def edit_session(self, endpoint: Endpoint, step: str, body: Any) -> dict[str, Any]:
         """
-        Answer an editing session's call (one of :data:`SESSION_STEPS`) as the service does; raises
+        Answer a call of ``endpoint``'s editing session (``opens`` or ``marks``) as the service does; raises
         KlingValidationError on what it refuses.
         """
         if not isinstance(body, dict):
             raise KlingValidationError("body", "must be a JSON object")
         with self._lock:
-            if step == "init-selection":
-                return self._open_session(body)
-            session = self._live_session(body.get("session_id"))
+            if step == "opens":
+                return self._open_session(endpoint, body)
+            session = self._live_session(body.get("session_id"), endpoint)
             frame = body.get("frame_index")
             if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame < session.frames:
                 raise KlingValidationError(
@@ -528,8 +536,11 @@ class KlingSandbox:
                 "res": {"frame_index": frame, "rle_mask_list": [mask]},
             }
 
-    def _open_session(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Open a session for a video this account made (by id or URL), or any other video URL (read as 5 s)."""
+    def _open_session(self, endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
+        """
+        Open a session for a video this account made (by id or URL), or any other video URL (read as 5 s): its
+        length and frames (multi-elements), or the one face on it from start to end (advanced-lip-sync).
+        """
         if [name for name in ("video_id", "video_url") if body.get(name)] == ["video_id"]:
             self._check_extension(body)
             made = self.tasks.get(body["video_id"].removesuffix("-0"))
@@ -543,8 +554,13 @@ class KlingSandbox:
         else:
             raise KlingValidationError("video_id", "or video_url: exactly one of them is required")
         seconds = float({**made.body, **made.body.get("input", {})}.get("duration", "5")) if made else 5.0
-        session = EditingSession(str(next(self._ids)), seconds)
+        session = EditingSession(str(next(self._ids)), endpoint.name, seconds)
         self.sessions[session.session_id] = session
+        video = body.get("video_url") or f"{self.url}{VIDEO_PATH}{made.task_id if made else ''}.mp4"
+        if endpoint.session is not None and not endpoint.session.marks:
+            # Kling's face_data: each face's span, its end "longer than the actual ending time" by a few ms.
+            face = {"face_id": "0", "face_image": video, "start_time": 0, "end_time": int(seconds * 1000) + 40}
+            return {"session_id": session.session_id, "face_data": [face]}
         return {
             "status": 0,
             "session_id": session.session_id,
@@ -553,25 +569,38 @@ class KlingSandbox:
             "width": 1280,
             "height": 720,
             "total_frame": session.frames,
-            "normalized_video": body.get("video_url") or f"{self.url}{VIDEO_PATH}{made.task_id if made else ''}.mp4",
+            "normalized_video": video,
         }
 
-    def _live_session(self, session_id: Any) -> EditingSession:
+    def _live_session(self, session_id: Any, endpoint: Endpoint) -> EditingSession:
         session = self.sessions.get(session_id) if isinstance(session_id, str) else None
-        if session is None or time.monotonic() - session.opened > SESSION_SECONDS:
-            raise KlingValidationError("session_id", f"{session_id!r} is no open editing session of this account")
+        if session is None or session.endpoint != endpoint.name or time.monotonic() - session.opened > SESSION_SECONDS:
+            raise KlingValidationError(
+                "session_id", f"{session_id!r} is no open {endpoint.title} session of this account"
+            )
         return session
 
-    def _check_session(self, body: dict[str, Any]) -> None:
-        """Refuse an edit whose session is not open, has no element marked to swap or remove, or whose video's
-        length does not fit the duration."""
-        session = self._live_session(body["session_id"])
-        if body["edit_mode"] in MARKED_EDITS and not session.marked:
-            raise KlingValidationError("session_id", f"has no element marked for {body['edit_mode']!r}")
-        low, high = INPUT_SECONDS[body.get("duration", "5")]
+    def _check_session(self, endpoint: Endpoint, fields: dict[str, Any]) -> None:
+        """
+        Refuse a task whose session is not open; an edit with no element marked to swap or remove, or whose video's
+        length does not fit the duration; a lip-sync on a face the session has not, or whose sound overlaps it by
+        less than 2 s.
+        """
+        session = self._live_session(fields["session_id"], endpoint)
+        if "face_id" in fields:
+            if fields["face_id"] != "0":
+                raise KlingValidationError("face_id", f"{fields['face_id']!r} is no face of this session")
+            start = fields["sound_insert_time"]
+            overlap = min(session.seconds * 1000, start + fields["sound_end_time"] - fields["sound_start_time"]) - start
+            if overlap < FACE_OVERLAP_MIN_MS:
+                raise KlingValidationError("sound_insert_time", "the sound overlaps the face by less than 2 s")
+            return
+        if fields["edit_mode"] in MARKED_EDITS and not session.marked:
+            raise KlingValidationError("session_id", f"has no element marked for {fields['edit_mode']!r}")
+        low, high = INPUT_SECONDS[fields.get("duration", "5")]
         if not low <= session.seconds <= high:
             raise KlingValidationError(
-                "duration", f"{body.get('duration', '5')} s needs a video of {low:g} to {high:g} s"
+                "duration", f"{fields.get('duration', '5')} s needs a video of {low:g} to {high:g} s"
             )
 
     def find(self, task_or_external_id: str, endpoint: Endpoint | None = None) -> SandboxTask | None:
@@ -842,15 +871,11 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
         def _api(self, method: str, path: str, query: str) -> tuple[int, Any]:
             endpoint, by_id = sandbox.routes.get(path), None
             parent, _, tail = path.rpartition("/")
-            editing = (
-                method == "POST"
-                and tail in SESSION_STEPS
-                and bool(getattr(sandbox.routes.get(parent), "session_fields", ()))
-            )
+            editing = sandbox.session_routes.get(path) if method == "POST" else None
             if endpoint is None and method == "GET" and parent in sandbox.routes:
                 endpoint, by_id = sandbox.routes[parent], tail
             listed = method == "GET" and by_id is None and endpoint is TEXT2VIDEO and sandbox.backend.list_route
-            routed = editing or (endpoint is not None and (by_id is not None or listed or method == "POST"))
+            routed = editing is not None or (endpoint is not None and (by_id is not None or listed or method == "POST"))
             if not routed and sandbox.profile == "cometapi":
                 return 200, RELAY_HTML  # the relay's web UI answers every path it does not route
             refused = sandbox.refuse_auth(self.headers.get("Authorization"))
@@ -858,7 +883,7 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
                 return refused
             if editing:
                 try:
-                    return 200, _envelope(sandbox.edit_session(tail, self._body()))
+                    return 200, _envelope(sandbox.edit_session(*editing, self._body()))
                 except ValueError as error:
                     return sandbox.kling_error(400, 1201, str(error))
             if endpoint is None or not routed:

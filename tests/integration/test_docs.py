@@ -258,6 +258,7 @@ def test_the_site_builds_with_mkdocs_strict_and_shows_every_argument_table(tmp_p
             "operators.multi_elements.KlingMultiElementsOperator",
             "operators.effects.KlingVideoEffectsOperator",
             "operators.lip_sync.KlingLipSyncOperator",
+            "operators.lip_sync.KlingAdvancedLipSyncOperator",
             "operators.audio.KlingVideoToAudioOperator",
             "operators.audio.KlingTextToAudioOperator",
         ],

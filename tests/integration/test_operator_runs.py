@@ -339,3 +339,37 @@ def test_the_media_family_lip_syncs_edits_and_sounds_a_generated_clip_and_makes_
         "external_task_id": ANY,
     }
     assert len(sandbox.submissions) == 8  # one task per task instance
+
+
+@pytest.mark.parametrize("mode", ["blocking", "deferrable"])
+def test_a_two_step_lip_sync_finds_the_face_then_syncs_the_sound_and_stores_the_video(
+    dagbag, kling_sandbox, caplog, mode
+):
+    dag_run, tis = run(dagbag, f"kling_face_sync_{mode}")
+    assert dag_run.state == "success", {key: ti.state for key, ti in tis.items()}
+    synced = xcom(dag_run, "sync")
+    assert kling_sandbox.tasks[synced["task_id"]].endpoint == "advanced-lip-sync"
+    videos = kling_sandbox.backend.path("/v1/videos")
+    assert [request for request in kling_sandbox.requests if request[0] == "POST"] == [
+        ("POST", f"{videos}/text2video"),
+        ("POST", f"{videos}/identify-face"),
+        ("POST", f"{videos}/advanced-lip-sync"),
+    ]
+    assert ("GET", f"{videos}/advanced-lip-sync/{synced['task_id']}") in kling_sandbox.requests
+    [session] = kling_sandbox.sessions.values()
+    assert kling_sandbox.submissions[-1] == {
+        "session_id": session.session_id,
+        "face_choose": [
+            {
+                "face_id": "0",
+                "sound_file": "https://audio.example/line.mp3",
+                "sound_start_time": 0,
+                "sound_end_time": 4000,
+                "sound_insert_time": 0,
+            }
+        ],
+    }
+    stored = AIRFLOW_HOME / "media-family" / f"{synced['task_id']}_0.mp4"
+    assert synced["task_result"]["videos"][0]["stored_path"] == str(stored) and stored.read_bytes()[4:8] == b"ftyp"
+    deferred = TRIGGER if AIRFLOW_V_3_0_PLUS else "deferred (Airflow 2 names no trigger)"
+    assert deferred_to(dag_run, "sync", caplog.text) == (deferred if mode == "deferrable" else None)

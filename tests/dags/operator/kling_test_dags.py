@@ -13,7 +13,7 @@ from airflow_provider_kling.operators.audio import KlingTextToAudioOperator, Kli
 from airflow_provider_kling.operators.effects import KlingVideoEffectsOperator
 from airflow_provider_kling.operators.image2video import KlingImage2VideoOperator
 from airflow_provider_kling.operators.kling import KlingText2VideoOperator
-from airflow_provider_kling.operators.lip_sync import KlingLipSyncOperator
+from airflow_provider_kling.operators.lip_sync import KlingAdvancedLipSyncOperator, KlingLipSyncOperator
 from airflow_provider_kling.operators.multi_elements import KlingMultiElementsOperator
 from airflow_provider_kling.operators.multi_image2video import KlingMultiImage2VideoOperator
 from airflow_provider_kling.operators.omni_video import KlingOmniVideoOperator
@@ -103,6 +103,20 @@ for deferrable in (False, True):
         KlingVideoEffectsOperator(task_id="effect", effect_scene="bloombloom", image=STILL, **stored)
         KlingVideoEffectsOperator(
             task_id="hug", effect_scene="hug", images=[STILL, "https://images.example/b.jpg"], duration=10, **stored
+        )
+
+# Kling's own API only: CometAPI documents no route to read a two-step lip-sync.
+for deferrable in (False, True):
+    with DAG(f"kling_face_sync_{'deferrable' if deferrable else 'blocking'}", schedule=None, start_date=START):
+        clip = KlingText2VideoOperator(task_id="clip", prompt="a presenter", deferrable=deferrable, **FAST)
+        clip >> KlingAdvancedLipSyncOperator(
+            task_id="sync",
+            video_id="{{ ti.xcom_pull(task_ids='clip')['task_result']['videos'][0]['id'] }}",
+            sound_file="https://audio.example/line.mp3",
+            sound_end_time=4000,
+            output_path=MEDIA_FOLDER,
+            deferrable=deferrable,
+            **FAST,
         )
 
 with DAG("kling_fails", schedule=None, start_date=START):

@@ -21,6 +21,7 @@ AUDIO = base64.b64encode(b"ID3" + bytes(64)).decode()
 SPEAK = {"mode": "text2video", "text": "Hello", "voice_id": "girlfriend_1_speech02"}
 FROM_VIDEO = {"video_id": "860001-0", "parent_task_id": "860001"}
 MARKS = [{"frame_index": 0, "points": [{"x": 0.5, "y": 0.5}]}]
+SYNC = {"video_url": VIDEO, "sound_file": "https://audio.example/a.mp3", "sound_end_time": 3000}
 EDIT = {"edit_mode": "removal", "prompt": "delete the cup", "video_url": VIDEO, "selections": MARKS}
 
 
@@ -215,6 +216,45 @@ EDIT = {"edit_mode": "removal", "prompt": "delete the cup", "video_url": VIDEO, 
                 "external_task_id": "mine",
             },
         ),
+        (
+            "advanced-lip-sync",
+            KLING,
+            {"video_url": VIDEO, "sound_file": AUDIO, "sound_end_time": 2000},
+            {
+                "video_url": VIDEO,
+                "face_choose": [{"sound_file": AUDIO, "sound_start_time": 0, "sound_end_time": 2000}],
+            },
+        ),
+        (
+            "advanced-lip-sync",
+            KLING,
+            {
+                "session_id": "s1",
+                "face_id": "f1",
+                "audio_id": "tts-1",
+                "sound_start_time": 1000,
+                "sound_end_time": 61000,
+                "sound_insert_time": 500,
+                "sound_volume": 0,
+                "original_audio_volume": 2,
+                "callback_url": "https://h.example/k",
+            },
+            {
+                "session_id": "s1",
+                "face_choose": [
+                    {
+                        "face_id": "f1",
+                        "audio_id": "tts-1",
+                        "sound_start_time": 1000,
+                        "sound_end_time": 61000,
+                        "sound_insert_time": 500,
+                        "sound_volume": 0,
+                        "original_audio_volume": 2,
+                    }
+                ],
+                "callback_url": "https://h.example/k",
+            },
+        ),
     ],
     ids=[
         "omni-text",
@@ -235,6 +275,8 @@ EDIT = {"edit_mode": "removal", "prompt": "delete the cup", "video_url": VIDEO, 
         "multi-elements-addition-by-id",
         "multi-elements-swap-marked",
         "multi-elements-removal-in-an-open-session",
+        "advanced-lip-sync-opening-its-session",
+        "advanced-lip-sync-in-an-open-session",
     ],
 )
 def test_good_requests_go_on_the_wire_as_each_backend_documents_them(endpoint, backend, fields, body):
@@ -568,6 +610,41 @@ BAD_INPUTS = [
     ("multi-elements", KLING, {**EDIT, "model_name": "kling-v3"}, "model_name", "allowed: kling-v1-6"),
     ("multi-elements", KLING, {**EDIT, "duration": 7}, "duration", "allowed: 5, 10"),
     ("multi-elements", KLING, {**EDIT, "mode": "max"}, "mode", "allowed: std, pro"),
+    ("advanced-lip-sync", COMETAPI, SYNC, "endpoint", "not available on the cometapi backend"),
+    ("advanced-lip-sync", KLING, {**SYNC, "video_url": None}, "video_url", "or video_id (one of them)"),
+    ("advanced-lip-sync", KLING, {**SYNC, "video_id": "1-0"}, "video_url", "or video_id (one of them)"),
+    ("advanced-lip-sync", KLING, {**SYNC, "session_id": "s1"}, "video_url", "is not used with session_id"),
+    (
+        "advanced-lip-sync",
+        KLING,
+        {**SYNC, "video_url": None, "session_id": "s1", "sound_insert_time": 0},
+        "face_id",
+        "is required with session_id",
+    ),
+    (
+        "advanced-lip-sync",
+        KLING,
+        {**SYNC, "video_url": None, "session_id": "s1", "face_id": "f"},
+        "sound_insert_time",
+        "is required with session_id",
+    ),
+    ("advanced-lip-sync", KLING, {**SYNC, "sound_file": None}, "sound_file", "or audio_id (one of them)"),
+    ("advanced-lip-sync", KLING, {**SYNC, "audio_id": "a1"}, "sound_file", "or audio_id (one of them)"),
+    ("advanced-lip-sync", KLING, {**SYNC, "sound_file": "not base64!"}, "sound_file", "at most 5 MB"),
+    ("advanced-lip-sync", KLING, {**SYNC, "sound_end_time": None}, "sound_end_time", "is required"),
+    ("advanced-lip-sync", KLING, {**SYNC, "sound_end_time": 1999}, "sound_end_time", "a clip of 2 to 60 s"),
+    (
+        "advanced-lip-sync",
+        KLING,
+        {**SYNC, "sound_start_time": 1000, "sound_end_time": 61001},
+        "sound_end_time",
+        "a clip of 2 to 60 s",
+    ),
+    ("advanced-lip-sync", KLING, {**SYNC, "sound_start_time": -1}, "sound_start_time", "whole milliseconds from 0"),
+    ("advanced-lip-sync", KLING, {**SYNC, "sound_insert_time": 1.5}, "sound_insert_time", "whole milliseconds"),
+    ("advanced-lip-sync", KLING, {**SYNC, "sound_volume": 2.5}, "sound_volume", "allowed: 0 to 2"),
+    ("advanced-lip-sync", KLING, {**SYNC, "original_audio_volume": True}, "original_audio_volume", "0 to 2"),
+    ("advanced-lip-sync", KLING, {**SYNC, "face_id": "a b"}, "face_id", "a face_id that identify-face gave"),
 ]
 
 

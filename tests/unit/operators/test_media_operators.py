@@ -6,14 +6,12 @@ external_task_id where the backend looks tasks up that way, else decided by on_u
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import pytest
 from conftest import REPO
 from support.task_context import StateStore, task_context
 
-from airflow_provider_kling.contract import endpoint_named
 from airflow_provider_kling.exceptions import (
     KlingInvalidRequestError,
     KlingSubmissionUnknownError,
@@ -23,7 +21,6 @@ from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.audio import KlingTextToAudioOperator, KlingVideoToAudioOperator
 from airflow_provider_kling.operators.effects import KlingVideoEffectsOperator
 from airflow_provider_kling.operators.lip_sync import KlingLipSyncOperator
-from airflow_provider_kling.operators.multi_elements import KlingMultiElementsOperator
 from airflow_provider_kling.operators.omni_video import KlingOmniVideoOperator
 from airflow_provider_kling.sandbox import Fault
 from airflow_provider_kling.submission import SUBMISSION_STATE_KEY
@@ -66,20 +63,13 @@ def _source(sandbox) -> dict[str, Any]:
     return KlingHook().wait_for_task(task["task_id"], poll_interval=0.01, timeout=5)
 
 
-@pytest.mark.parametrize(
-    "operator",
-    [
-        KlingOmniVideoOperator,
-        KlingMultiElementsOperator,
-        KlingVideoEffectsOperator,
-        KlingLipSyncOperator,
-        KlingVideoToAudioOperator,
-        KlingTextToAudioOperator,
-    ],
-)
-def test_every_field_of_each_new_endpoint_is_one_of_its_operators_arguments(operator):
-    arguments = set(inspect.signature(operator.__init__).parameters)
-    assert set(endpoint_named(operator.endpoint).fields) <= arguments
+def test_an_external_task_id_is_refused_when_the_dag_is_parsed_where_the_endpoint_takes_none():
+    with pytest.raises(KlingValidationError) as raised:
+        KlingLipSyncOperator(task_id="speak", mode="text2video", video_url=URL, external_task_id="mine")
+    assert str(raised.value).startswith("Invalid external_task_id: is not taken by lip-sync")
+    assert (
+        KlingVideoEffectsOperator(task_id="e", effect_scene="hug", external_task_id="mine").external_task_id == "mine"
+    )
 
 
 def _sound(**more: Any) -> KlingTextToAudioOperator:

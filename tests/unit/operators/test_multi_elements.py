@@ -85,7 +85,8 @@ def test_an_addition_needs_no_marks_and_a_removal_no_images(sandbox):
 
 def test_an_open_session_is_edited_by_its_id_without_opening_another(sandbox):
     clip = _clip(sandbox)
-    session_id = KlingHook().open_editing_session(video_url=clip["task_result"]["videos"][0]["url"], selections=MARKS)
+    opened = KlingHook().open_editing_session(video_url=clip["task_result"]["videos"][0]["url"], selections=MARKS)
+    session_id = opened["session_id"]
     task = _edit(clip, video_url=None, selections=None, session_id=session_id).execute(task_context())
     assert task["task_status"] == "succeed" and len(sandbox.sessions) == 1
     assert sandbox.submissions[-1]["session_id"] == session_id
@@ -113,7 +114,8 @@ def test_a_retry_takes_up_the_edit_it_paid_for_without_opening_another_session(s
 
 def test_a_lost_answer_is_found_by_its_external_task_id_on_kling_and_follows_the_policy_on_cometapi(sandbox):
     clip = _clip(sandbox)
-    session_id = KlingHook().open_editing_session(video_url=clip["task_result"]["videos"][0]["url"], selections=MARKS)
+    opened = KlingHook().open_editing_session(video_url=clip["task_result"]["videos"][0]["url"], selections=MARKS)
+    session_id = opened["session_id"]
     sandbox.inject(Fault(drop=True, method="POST"))
     edit = _edit(clip, video_url=None, selections=None, session_id=session_id, on_unknown_submission="fail")
     if sandbox.backend.lookup_by_external_task_id:
@@ -133,7 +135,7 @@ def test_the_session_refuses_marks_beyond_the_videos_frames_once_and_nothing_is_
 
 
 def test_an_unknown_session_is_refused_by_the_service(sandbox):
-    with pytest.raises(KlingInvalidRequestError, match="no open editing session"):
+    with pytest.raises(KlingInvalidRequestError, match="is no open multi-elements session"):
         _edit(NO_CLIP, video_url=None, selections=None, session_id="123456").execute(task_context())
     assert len(sandbox.submissions) == 1 and sandbox.tasks == {}  # refused once, not sent again
 
