@@ -54,12 +54,12 @@ def image_locations(fields: Mapping[str, Any]) -> Iterator[str]:
 
 def media_locations(fields: Mapping[str, Any]) -> Iterator[str]:
     """
-    The videos and audio a request names by URL (``video_url``, ``audio_url``, Omni's ``video_list``).
+    The videos and audio a request names by URL (``video_url``, ``audio_url``, ``sound_file``, Omni's ``video_list``).
 
     :param fields: the request's fields (others are not read).
     """
     listed = fields.get("video_list")
-    urls = [fields.get("video_url"), fields.get("audio_url")]
+    urls = [fields.get("video_url"), fields.get("audio_url"), fields.get("sound_file")]
     if isinstance(listed, (list, tuple)):
         urls += [item.get("video_url") for item in listed if isinstance(item, Mapping)]
     for url in urls:

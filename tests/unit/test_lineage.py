@@ -104,12 +104,17 @@ def test_stored_audio_is_an_output_and_the_videos_and_audio_a_request_names_are_
             "audios": [{"url_mp3": "https://cdn.example.com/a.mp3", "stored_path": "file:///data/860002_audio_0.mp3"}],
         },
     }
-    fields = {"video_url": "https://v.example/in.mp4", "audio_url": "https://a.example/line.mp3"}
+    fields = {
+        "video_url": "https://v.example/in.mp4",
+        "audio_url": "https://a.example/line.mp3",
+        "sound_file": "https://a.example/sound.wav",
+    }
     named, _ = _lineage(task, {**fields, "video_list": [{"video_url": "https://v.example/ref.mp4"}]})
     assert named == {
         "inputs": [
             ("https://v.example", "/in.mp4"),
             ("https://a.example", "/line.mp3"),
+            ("https://a.example", "/sound.wav"),
             ("https://v.example", "/ref.mp4"),
             ("https://cdn.example.com", "/a.mp3"),
         ],
