@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import math
 import time
-import uuid
 from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import mask_secret
 
@@ -46,24 +45,18 @@ from airflow_provider_kling.exceptions import (
     KlingNoFreeSlotError,
     KlingTaskNotFoundError,
     KlingTransientError,
-    KlingUnexpectedAnswerError,
     KlingValidationError,
     KlingWaitTimeoutError,
 )
 from airflow_provider_kling.hooks._async import KlingAsyncHook
 from airflow_provider_kling.hooks._base import KlingHookBase
+from airflow_provider_kling.hooks._download import open_video, stream_into
 from airflow_provider_kling.hooks._settings import KlingSettings
 from airflow_provider_kling.netguard import (
     MAX_ANSWER_BYTES,
-    MAX_ERROR_BYTES,
-    MAX_REDIRECTS,
-    MIN_DOWNLOAD_BYTES_PER_SECOND,
     CappedBody,
-    check_video_answer,
     check_video_url,
-    content_length,
     is_private_host,
-    missing_media,
 )
 from airflow_provider_kling.storage import inline_images
 from airflow_provider_kling.submission import SubmissionPlan
@@ -73,9 +66,6 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 __all__ = ["KlingAsyncHook", "KlingHook", "KlingSettings"]
-
-#: How much of a video one read takes.
-DOWNLOAD_CHUNK_BYTES = 1 << 20
 
 
 class KlingHook(KlingHookBase):
@@ -513,8 +503,6 @@ class KlingHook(KlingHookBase):
         :param destination: where to store it: an ``ObjectStoragePath`` or URL (``file://``,
             ``s3://``, ``gs://``... as the installed providers support).
         """
-        import requests
-        import urllib3
         from airflow.providers.common.compat.sdk import ObjectStoragePath
         from tenacity import Retrying
 
@@ -529,63 +517,12 @@ class KlingHook(KlingHookBase):
         def fetch() -> int:
             timeout = self._time_left(settings, f"the download of {url}")
             started = time.monotonic()
-            partial = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
-            try:
-                with self._open_video(url, timeout, allow_private) as response:
-                    check_video_answer(
-                        url,
-                        response.status_code,
-                        response.headers,
-                        lambda: response.raw.read(MAX_ERROR_BYTES),
-                        settings.max_video_bytes,
-                    )
-                    expected = content_length(response.headers)
-                    until = started + timeout + (expected or settings.max_video_bytes) / MIN_DOWNLOAD_BYTES_PER_SECOND
-                    if self.deadline is not None:
-                        until = min(until, started + self.deadline - time.time())
-                    body = CappedBody(settings.max_video_bytes, until, f"The video at {url}")
-                    head = b""
-                    # Through the filesystem, not ObjectStoragePath.open: Airflow's hook lineage would name the
-                    # temporary file as the task's output (the operator reports the stored video itself).
-                    with partial.fs.open(partial.path, "wb") as out:
-                        while chunk := response.raw.read1(DOWNLOAD_CHUNK_BYTES, decode_content=True):
-                            body.check(len(chunk))
-                            if len(head) < 8:
-                                head += chunk[:8]
-                                if len(head) >= 8 and (wanted := missing_media(head, target.name)):
-                                    raise KlingUnexpectedAnswerError(f"The file at {url} is not {wanted}")
-                            out.write(chunk)
-                encoded = response.headers.get("Content-Encoding", "identity") != "identity"
-                if body.size < 8 or (expected is not None and not encoded and body.size != expected):
-                    raise KlingTransientError(
-                        f"Download of {url} got {body.size} bytes, the server announced {expected}"
-                    )
-                partial.rename(target)
-                return body.size
-            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
-                raise KlingTransientError(f"Download of {url} failed: {type(error).__name__}: {error}") from None
-            finally:
-                if partial.exists():
-                    partial.unlink()
+            with open_video(self._download_session, url, timeout, allow_private) as response:
+                return stream_into(response, url, target, settings.max_video_bytes, started + timeout, self.deadline)
 
         size = Retrying(**self._retry_policy(settings))(fetch)
         self.log.info("Stored %s (%d bytes) at %s", url, size, target)
         return size
-
-    def _open_video(self, url: str, timeout: float, allow_private: bool) -> requests.Response:
-        """GET a video, following redirects one at a time, each checked like the first URL."""
-        location = url
-        for _ in range(MAX_REDIRECTS + 1):
-            response = self._download_session.get(
-                location, stream=True, timeout=timeout, allow_redirects=False, headers={"Accept-Encoding": "identity"}
-            )
-            if not response.is_redirect:
-                return response
-            response.close()
-            location = check_video_url(
-                urljoin(location, response.headers.get("Location", "")), allow_private=allow_private
-            )
-        raise KlingUnexpectedAnswerError(f"Download of {url} was redirected more than {MAX_REDIRECTS} times")
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the key against the service by asking for a task that does not exist (costs nothing)."""
