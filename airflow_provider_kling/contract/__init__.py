@@ -37,6 +37,7 @@ from airflow_provider_kling.contract.endpoints import (
     Endpoint,
     build_request,
     build_text2video_request,
+    check_served,
     endpoint_named,
     loggable_body,
     split_request_fields,
@@ -105,7 +106,13 @@ from airflow_provider_kling.contract.fields import (
     listed_image,
     shown,
 )
-from airflow_provider_kling.contract.multi_elements import check_selections, read_session
+from airflow_provider_kling.contract.multi_elements import check_selections
+from airflow_provider_kling.contract.sessions import (
+    SESSION_REUSE_SECONDS,
+    SESSION_SECONDS,
+    check_session_video,
+    read_session,
+)
 
 __all__ = [
     "ACCOUNT_BUSY_CODE",
@@ -141,6 +148,8 @@ __all__ = [
     "RATE_LIMIT_CODES",
     "REQUESTS_TOO_FAST_CODE",
     "REQUEST_FIELDS",
+    "SESSION_REUSE_SECONDS",
+    "SESSION_SECONDS",
     "SHOT_DURATIONS",
     "SHOT_PROMPT_MAX_CHARS",
     "SHOT_TYPES",
@@ -173,6 +182,8 @@ __all__ = [
     "check_model",
     "check_multi_prompt",
     "check_selections",
+    "check_served",
+    "check_session_video",
     "check_shots",
     "check_text",
     "check_video_id",

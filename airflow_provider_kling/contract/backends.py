@@ -28,6 +28,8 @@ class Backend(NamedTuple):
         routes a request without it to text-to-video would render a video that ignores ``image_tail``).
     :param extension_needs_parent_task: whether a task on a video Kling made (an extension, a lip-sync) must name
         its parent task (``task_id``), so that a relay sends it to the upstream account that made the video.
+    :param session_takes_video_id: whether an editing session (multi-elements, two-step lip-sync) is opened for a
+        video Kling made by its ``video_id`` (else only by ``video_url``).
     """
 
     name: str
@@ -42,6 +44,7 @@ class Backend(NamedTuple):
     documents_multi_shot: bool
     image2video_needs_image: bool = False
     extension_needs_parent_task: bool = False
+    session_takes_video_id: bool = True
 
     def path(self, route: str) -> str:
         """The path of ``route`` (an :class:`Endpoint`'s, such as ``/v1/videos/text2video``) on this backend."""
@@ -64,6 +67,7 @@ COMETAPI = Backend(
     False,
     image2video_needs_image=True,
     extension_needs_parent_task=True,
+    session_takes_video_id=False,
 )
 
 #: Kling's own API: JWT auth, lookups by ``task_id`` or ``external_task_id``, a list route, prompts of 2,500

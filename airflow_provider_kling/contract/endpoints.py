@@ -21,6 +21,7 @@ from airflow_provider_kling.contract.lip_sync import (
 )
 from airflow_provider_kling.contract.multi_elements import SESSION_FIELDS, build_multi_elements, fill_multi_elements
 from airflow_provider_kling.contract.omni import build_omni_video
+from airflow_provider_kling.contract.sessions import EditingSession
 from airflow_provider_kling.contract.videos import (
     build_image2video,
     build_multi_image2video,
@@ -67,22 +68,6 @@ def split_request_fields(
     on_the_wire = {dict(endpoint.renamed).get(name, name): name for name in endpoint.fields}
     known = {on_the_wire[name]: value for name, value in body.items() if name in on_the_wire}
     return known, {name: value for name, value in body.items() if name not in on_the_wire}
-
-
-class EditingSession(NamedTuple):
-    """
-    How an endpoint's editing session is opened before its task (the session's calls answer at once, make no task).
-
-    :param opens: the route that opens it, below ``/v1/videos/`` (``multi-elements/init-selection``).
-    :param fields: the fields that open it, instead of going in the task's body.
-    :param fill: completes the task's body (without those fields) from the opening answer, checking it fits.
-    :param marks: the route that marks the element on a frame (``selections``), where the endpoint has one.
-    """
-
-    opens: str
-    fields: tuple[str, ...]
-    fill: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
-    marks: str = ""
 
 
 class Endpoint(NamedTuple):
@@ -335,16 +320,30 @@ def build_request(
             unknown[0],
             f"is not a {endpoint.title} field; allowed: {', '.join(endpoint.fields)} (others go in extra_fields)",
         )
+    check_served(endpoint, backend)
+    given = {name: value for name, value in fields.items() if value is not None}
+    body = endpoint.build(given, backend, tuple(extra_models))
+    taken = [*endpoint.fields, *(wire for _, wire in endpoint.renamed)]
+    if endpoint.wrapped:
+        taken.append(endpoint.wrapper)  # the object the provider builds from checked fields
+    extra = check_extra_fields(extra_fields, taken)
+    return {**wrap(body, endpoint), **extra}
+
+
+def check_served(endpoint: Endpoint, backend: Backend) -> None:
+    """
+    Refuse an endpoint on a backend whose sources do not document how to submit and read its tasks.
+
+    :param endpoint: the endpoint.
+    :param backend: the service the request would go to.
+    """
     if backend.name not in endpoint.backends:
         raise KlingValidationError(
             "endpoint",
             f"{endpoint.name} is not available on the {backend.name} backend: no source documents how to read its "
-            f"tasks there; it is served on: {', '.join(endpoint.backends)}",
+            f"tasks there; use a connection whose backend is {' or '.join(endpoint.backends)}"
+            + (", or lip-sync (KlingLipSyncOperator)" if endpoint.name == "advanced-lip-sync" else ""),
         )
-    given = {name: value for name, value in fields.items() if value is not None}
-    body = endpoint.build(given, backend, tuple(extra_models))
-    extra = check_extra_fields(extra_fields, (*endpoint.fields, *(wire for _, wire in endpoint.renamed)))
-    return {**wrap(body, endpoint), **extra}
 
 
 def wrap(body: Mapping[str, Any], endpoint: Endpoint) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -18,7 +19,12 @@ from airflow_provider_kling.contract.fields import (
     check_text,
     shown,
 )
-from airflow_provider_kling.exceptions import KlingValidationError
+from airflow_provider_kling.contract.sessions import check_session_video
+from airflow_provider_kling.exceptions import (
+    KlingInvalidRequestError,
+    KlingUnexpectedAnswerError,
+    KlingValidationError,
+)
 
 #: What the speaker says: a text read by one of Kling's voices, or an audio file.
 LIP_SYNC_MODES = ("text2video", "audio2video")
@@ -43,16 +49,14 @@ _TEXT_FIELDS, _AUDIO_FIELDS = (
 )
 
 
-def _audio_file(value: Any, field: str = "audio_file") -> str:
+def _audio_file(value: Any, field: str = "audio_file", kinds: str = "an mp3, wav, m4a or aac file") -> str:
     compact = "".join(value.split()) if isinstance(value, str) else ""
     try:
         size = len(base64.b64decode(compact, validate=True)) if compact else 0
     except (binascii.Error, ValueError):
         size = 0
     if not size or size > AUDIO_MAX_BYTES:
-        raise KlingValidationError(
-            field, f"got {shown(value)}; allowed: the Base64 of an mp3, wav, m4a or aac file of at most 5 MB"
-        )
+        raise KlingValidationError(field, f"got {shown(value)}; allowed: the Base64 of {kinds} of at most 5 MB")
     return compact
 
 
@@ -136,6 +140,9 @@ def build_lip_sync(given: Mapping[str, Any], backend: Backend, extra_models: tup
 #: The shortest and longest sound clip, in milliseconds, and the least overlap of the sound with the face's span.
 SOUND_CLIP_MIN_MS, SOUND_CLIP_MAX_MS, FACE_OVERLAP_MIN_MS = 2000, 60000, 2000
 
+#: How much earlier than identify-face's ``end_time`` a face is taken to end ("a millisecond level error").
+FACE_END_MARGIN_MS = 100
+
 #: The volumes' range (1: as recorded).
 VOLUME_MIN, VOLUME_MAX = 0.0, 2.0
 
@@ -155,12 +162,20 @@ FACE_FIELDS = (
 )
 
 
+def _number(value: Any) -> Any:
+    """A number as given, or read from a rendered template's text; anything else as given (refused by the caller)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return float(value) if "." in value else int(value)
+    return value
+
+
 def _milliseconds(given: Mapping[str, Any], name: str, default: int | None = None) -> int | None:
-    value = given.get(name, default)
+    value = _number(given.get(name, default))
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise KlingValidationError(name, f"got {shown(value)}; allowed: whole milliseconds from 0")
+        raise KlingValidationError(name, f"got {shown(given.get(name))}; allowed: whole milliseconds from 0")
     return value
 
 
@@ -177,7 +192,7 @@ def _sound(given: Mapping[str, Any]) -> dict[str, Any]:
     value = given["sound_file"]
     if isinstance(value, str) and value.startswith(("https://", "http://")):
         return {"sound_file": check_media_url("sound_file", value)}
-    return {"sound_file": _audio_file(value, "sound_file")}
+    return {"sound_file": _audio_file(value, "sound_file", "an mp3, wav or m4a file")}
 
 
 def build_advanced_lip_sync(
@@ -202,17 +217,12 @@ def build_advanced_lip_sync(
             "session_id": check_kling_id("session_id", given["session_id"], "the id identify-face gave")
         }
     else:
-        sources = [name for name in FACE_SESSION_FIELDS if name in given]
-        if len(sources) != 1:
+        if len([name for name in FACE_SESSION_FIELDS if name in given]) != 1:
             raise KlingValidationError(
                 "video_url",
                 "or video_id (one of them), or the session_id of identify-face, is required: the video with the face",
             )
-        body = (
-            {"video_id": check_kling_id("video_id", given["video_id"], "the id of a video Kling made")}
-            if sources == ["video_id"]
-            else {"video_url": check_media_url("video_url", given["video_url"])}
-        )
+        body = check_session_video(backend, given.get("video_id"), given.get("video_url"))
     if "face_id" in given:
         body["face_id"] = check_kling_id("face_id", given["face_id"], "a face_id that identify-face gave")
     body.update(_sound(given))
@@ -230,15 +240,27 @@ def build_advanced_lip_sync(
         body["sound_insert_time"] = _milliseconds(given, "sound_insert_time")
     for name in ("sound_volume", "original_audio_volume"):
         if name in given:
-            volume = given[name]
+            volume = _number(given[name])
             if (
                 isinstance(volume, bool)
                 or not isinstance(volume, (int, float))
                 or not VOLUME_MIN <= volume <= VOLUME_MAX
             ):
-                raise KlingValidationError(name, f"got {shown(volume)}; allowed: {VOLUME_MIN:g} to {VOLUME_MAX:g}")
+                raise KlingValidationError(name, f"got {shown(given[name])}; allowed: {VOLUME_MIN:g} to {VOLUME_MAX:g}")
             body[name] = volume
     return {**body, **check_delivery_fields(given)}
+
+
+def _span(face: Any) -> tuple[str, int, int] | None:
+    """A face of identify-face's answer as (id, start, end) in ms, or None when the answer's shape is not Kling's."""
+    if not isinstance(face, Mapping) or face.get("face_id") in (None, ""):
+        return None
+    start, end = face.get("start_time", 0), face.get("end_time")
+    if isinstance(start, bool) or isinstance(end, bool):
+        return None
+    if not isinstance(start, (int, float)) or not isinstance(end, (int, float)):
+        return None
+    return str(face["face_id"]), int(start), int(end)
 
 
 def fill_face(body: Mapping[str, Any], opened: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,22 +271,27 @@ def fill_face(body: Mapping[str, Any], opened: Mapping[str, Any]) -> dict[str, A
     :param body: the checked body, without the fields that opened the session.
     :param opened: the answer of ``identify-face``: ``session_id`` and ``face_data``.
     """
-    faces = [face for face in opened.get("face_data") or () if isinstance(face, Mapping) and face.get("face_id")]
-    if not faces:
-        raise KlingValidationError(
-            "video_url", "shows no face identify-face could use for lip-sync: give another video"
+    faces = opened.get("face_data")
+    spans = {span[0]: span[1:] for span in map(_span, faces if isinstance(faces, list) else ()) if span}
+    if isinstance(faces, list) and len(spans) != len(faces):
+        raise KlingUnexpectedAnswerError(
+            f"identify-face answered faces of a shape Kling does not document: {shown(faces)}"
         )
-    spans = {str(face["face_id"]): (int(face.get("start_time", 0)), int(face.get("end_time", 0))) for face in faces}
+    if not spans:
+        raise KlingInvalidRequestError("The video shows no face identify-face could use for lip-sync: give another one")
     face_id = body.get("face_id") or max(spans, key=lambda face: spans[face][1] - spans[face][0])
     if face_id not in spans:
         raise KlingValidationError("face_id", f"got {face_id!r}; allowed: a face of this video: {', '.join(spans)}")
     first, last = spans[face_id]
     insert = body.get("sound_insert_time", first)
-    overlap = min(last, insert + body["sound_end_time"] - body["sound_start_time"]) - max(first, insert)
+    # Kling's end_time runs a few milliseconds late: the overlap is measured against an end a little earlier.
+    overlap = min(last - FACE_END_MARGIN_MS, insert + body["sound_end_time"] - body["sound_start_time"]) - max(
+        first, insert
+    )
     if overlap < FACE_OVERLAP_MIN_MS:
         raise KlingValidationError(
             "sound_insert_time",
-            f"puts the sound {overlap / 1000:g} s over face {face_id} (seen from {first} to {last} ms); allowed: an "
-            "overlap of at least 2 s",
+            f"puts the sound {max(overlap, 0) / 1000:g} s over face {face_id} (seen from {first} to {last} ms); "
+            "allowed: an overlap of at least 2 s",
         )
     return {**body, "session_id": opened["session_id"], "face_id": face_id, "sound_insert_time": insert}

@@ -20,14 +20,14 @@ from airflow_provider_kling.contract.fields import (
     check_duration,
     check_image,
     check_kling_id,
-    check_media_url,
     check_model,
     check_text,
     listed_image,
     shown,
 )
 from airflow_provider_kling.contract.models import models_for
-from airflow_provider_kling.exceptions import KlingUnexpectedAnswerError, KlingValidationError
+from airflow_provider_kling.contract.sessions import check_session_video
+from airflow_provider_kling.exceptions import KlingValidationError
 
 #: What a task does to the video: add an element from the images, swap the marked one for an image's, remove it.
 EDIT_MODES = ("addition", "swap", "removal")
@@ -41,7 +41,8 @@ MARKED_EDITS = ("swap", "removal")
 #: The most frames a session marks, and the most points on one frame.
 MAX_MARKED_FRAMES, MAX_POINTS_PER_FRAME = 10, 10
 
-#: The longest prompt (Kling's reference; the shorter of a backend's own limit and this applies).
+#: The longest prompt and negative prompt (Kling's reference); a backend's own shorter limits apply, as CometAPI
+#: documents none for this endpoint.
 MULTI_ELEMENTS_PROMPT_MAX_CHARS = 2500
 
 MULTI_ELEMENTS_MODELS = models_for("multi-elements")
@@ -49,8 +50,9 @@ MULTI_ELEMENTS_MODELS = models_for("multi-elements")
 #: The fields that open the task's editing session rather than go in its body.
 SESSION_FIELDS = ("video_id", "video_url", "selections")
 
-#: The longest input video, in seconds, for each output duration (the shortest is 2 s; CometAPI allows 0.5 s more).
-INPUT_SECONDS = {"5": (2.0, 5.5), "10": (7.0, 10.5)}
+#: The input video's length, in seconds, for each output duration (Kling's reference; CometAPI's page allows 0.5 s
+#: more, which is refused here to be safe on both).
+INPUT_SECONDS = {"5": (2.0, 5.0), "10": (7.0, 10.0)}
 
 
 def _point(field: str, point: Any) -> dict[str, float]:
@@ -111,17 +113,7 @@ def _source(given: Mapping[str, Any], backend: Backend, edit_mode: str) -> dict[
             "video_url",
             "or video_id (one of them), or the session_id of an open editing session, is required: the video to edit",
         )
-    if sources == ["video_id"] and backend.extension_needs_parent_task:
-        raise KlingValidationError(
-            "video_id",
-            f"is not taken on the {backend.name} backend, whose pages disagree on whether the parent task goes with "
-            "it; give video_url instead: the video's url in task_result.videos",
-        )
-    body: dict[str, Any] = (
-        {"video_id": check_kling_id("video_id", given["video_id"], "the id of a video Kling made")}
-        if sources == ["video_id"]
-        else {"video_url": check_media_url("video_url", given["video_url"])}
-    )
+    body: dict[str, Any] = check_session_video(backend, given.get("video_id"), given.get("video_url"))
     if "selections" in given:
         body["selections"] = check_selections(given["selections"])
     elif edit_mode in MARKED_EDITS:
@@ -163,7 +155,11 @@ def build_multi_elements(given: Mapping[str, Any], backend: Backend, extra_model
     limit = min(backend.prompt_max_chars, MULTI_ELEMENTS_PROMPT_MAX_CHARS)
     body["prompt"] = check_text("prompt", given["prompt"], limit, required=True)
     if "negative_prompt" in given:
-        body["negative_prompt"] = check_text("negative_prompt", given["negative_prompt"], limit)
+        body["negative_prompt"] = check_text(
+            "negative_prompt",
+            given["negative_prompt"],
+            min(backend.negative_prompt_max_chars, MULTI_ELEMENTS_PROMPT_MAX_CHARS),
+        )
     model = check_model(given, MULTI_ELEMENTS_MODELS, extra_models)
     if model is not None:
         body["model_name"] = model
@@ -172,30 +168,6 @@ def build_multi_elements(given: Mapping[str, Any], backend: Backend, extra_model
     if "duration" in given:
         body["duration"] = check_duration("duration", given["duration"], DURATIONS)
     return {**body, **check_delivery_fields(given)}
-
-
-#: What a session's refusal of an input means, and its fix.
-_UNREADABLE = {
-    "video": "give an mp4 or mov of the length, size and frame rate the endpoint takes (see its video_url)",
-    "selections": "mark points on the element itself, on frames the video has",
-}
-
-
-def read_session(answer: Any, field: str) -> str:
-    """
-    Return the session id of an editing session's answer (``init-selection``, ``add-selection``, ``identify-face``),
-    checking that it recognised its input.
-
-    :param answer: the answer's ``data``.
-    :param field: the input the call sent: ``video_id``, ``video_url`` or ``selections``.
-    """
-    if not isinstance(answer, Mapping) or not isinstance(answer.get("session_id"), str) or not answer["session_id"]:
-        raise KlingUnexpectedAnswerError(f"The editing session's answer has no session_id: {shown(answer)}")
-    if answer.get("status", 0) != 0:
-        fix = _UNREADABLE["selections" if field == "selections" else "video"]
-        status = answer["status"]
-        raise KlingValidationError(field, f"was not recognised by the editing session (status {status}); {fix}")
-    return str(answer["session_id"])
 
 
 def fill_multi_elements(body: Mapping[str, Any], opened: Mapping[str, Any]) -> dict[str, Any]:

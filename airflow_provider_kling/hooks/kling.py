@@ -23,13 +23,14 @@ from airflow_provider_kling._constants import DEFAULT_SLOT_TIMEOUT, UNKNOWN_SUBM
 from airflow_provider_kling.concurrency import slot_pause
 from airflow_provider_kling.contract import (
     ENDPOINTS,
+    SESSION_REUSE_SECONDS,
     TEXT2VIDEO,
     Endpoint,
     build_request,
     check_choice,
-    check_kling_id,
-    check_media_url,
     check_selections,
+    check_served,
+    check_session_video,
     endpoint_named,
     is_account_busy,
     loggable_body,
@@ -279,10 +280,7 @@ class KlingHook(KlingHookBase):
         kind = endpoint_named(endpoint)
         body = self.validate(endpoint, extra_fields=extra_fields, **fields)
         settings = self.settings
-        if kind.session is not None and "session_id" not in body:
-            flat, extra = split_request_fields(body, kind)
-            opening = {name: flat.pop(name) for name in kind.session.fields if name in flat}
-            body = {**wrap(kind.session.fill(flat, self.open_editing_session(endpoint, **opening)), kind), **extra}
+        body = self.prepare_editing_session(endpoint, body)[0]
         if extra_fields:
             self.log.info("Sending fields the provider does not check: %s", json.dumps(loggable_body(extra_fields)))
         if body.get("multi_shot") and not settings.backend.documents_multi_shot:
@@ -367,15 +365,11 @@ class KlingHook(KlingHookBase):
             )
         if selections is not None and not kind.session.marks:
             raise KlingValidationError("selections", f"marks frames for multi-elements only, not {endpoint}")
-        if (video_id is None) == (video_url is None):
-            raise KlingValidationError("video_url", "or video_id (one of them) is required: the video to edit")
-        source = (
-            {"video_id": check_kling_id("video_id", video_id, "the id of a video Kling made")}
-            if video_url is None
-            else {"video_url": check_media_url("video_url", video_url)}
-        )
+        backend = self.settings.backend
+        check_served(kind, backend)
+        source = check_session_video(backend, video_id, video_url)
         marks = check_selections(selections) if selections is not None else []
-        videos = self.settings.backend.path("/v1/videos")
+        videos = backend.path("/v1/videos")
         opened = self._request("POST", f"{videos}/{kind.session.opens}", json=source)
         session_id = read_session(opened, next(iter(source)))
         for mark in marks:
@@ -383,6 +377,34 @@ class KlingHook(KlingHookBase):
             read_session(marked, "selections")
         self.log.info("Opened Kling editing session %s for %s (%d frames marked)", session_id, endpoint, len(marks))
         return dict(opened)
+
+    def prepare_editing_session(
+        self, endpoint: str, body: Mapping[str, Any], earlier: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """
+        Return a checked body (see :meth:`validate`) ready to submit, with the editing session its endpoint needs:
+        opened (and its answer checked against the body), or ``earlier`` reused while it lives; and that session as
+        a record (``opened_at``, the ``fields`` it gave the body) to reuse. An endpoint without a session, or a body
+        with its own ``session_id``, comes back as given, with None.
+
+        :param endpoint: the endpoint the body goes to.
+        :param body: the checked body.
+        :param earlier: a session this method returned for the same request before (a submission refused for the
+            account's concurrency is sent again in it).
+        """
+        kind = endpoint_named(endpoint)
+        flat, extra = split_request_fields(body, kind)
+        if kind.session is None or "session_id" in flat:
+            return dict(body), None
+        opening = {name: flat.pop(name) for name in kind.session.fields if name in flat}
+        if earlier is None or time.time() - earlier["opened_at"] > SESSION_REUSE_SECONDS:
+            filled = kind.session.fill(flat, self.open_editing_session(endpoint, **opening))
+            added = {name: value for name, value in filled.items() if name not in flat or flat[name] != value}
+            earlier = {"opened_at": time.time(), "fields": added}
+        else:
+            self.log.info("Reusing Kling editing session %s", earlier["fields"].get("session_id"))
+        wire = {dict(kind.renamed).get(name, name): value for name, value in {**flat, **earlier["fields"]}.items()}
+        return {**wrap(wire, kind), **extra}, dict(earlier)
 
     def get_task(self, task_id: str, endpoint: str = "text2video") -> dict[str, Any]:
         """

@@ -351,10 +351,13 @@ class KlingVideoOperator(BaseOperator):
                     "Kling no longer knows task %s from an earlier try: submitting a new generation", record["task_id"]
                 )
                 generation += 1
-        body = self._validated_body()
+        # A submission refused for the account's concurrency is sent again in the editing session opened for it.
+        body, session = self.hook.prepare_editing_session(
+            self.endpoint, self._validated_body(), record.get("session") if record.get("refused") else None
+        )
         base = body.pop("external_task_id", None) or self._derived_id(context)
         ids = {"external_task_id": generation_external_task_id(base, generation)} if kind.takes_external_task_id else {}
-        record = {"generation": generation, **ids}
+        record = {"generation": generation, **ids, **({"session": session} if session else {})}
         store.set(SUBMISSION_STATE_KEY, record)
         self.log.info("Submitting a Kling %s task: %s", kind.name, json.dumps(loggable_body({**body, **ids})))
         try:

@@ -33,8 +33,8 @@ class KlingMultiElementsOperator(KlingVideoOperator):
     :param negative_prompt: what to keep out of the video. Templated.
     :param model_name: ``kling-v1-6``, the only model that edits elements (the service's default). Templated.
     :param mode: ``std`` (the default) or ``pro``. Templated.
-    :param duration: 5 (the default) or 10 seconds; checked against the video's length once the session has read
-        it, before the task is paid for. Templated.
+    :param duration: 5 (the default) or 10 seconds; checked against the video's length when the operator opens
+        the session, before the task is paid for (not with ``session_id``). Templated.
     """
 
     endpoint = "multi-elements"

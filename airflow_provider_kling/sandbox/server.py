@@ -48,6 +48,7 @@ from airflow_provider_kling.contract import (
     BACKENDS,
     ENDPOINTS,
     FAILED,
+    SESSION_SECONDS,
     SUCCEEDED,
     TEXT2VIDEO,
     Endpoint,
@@ -92,6 +93,7 @@ class Fault:
     :param count: how many requests this fault is served to.
     :param target: ``api`` for the Kling API, ``video`` for result video downloads (where
         ``drop`` sends half the announced bytes, then closes).
+    :param path: only match requests whose path ends with this (``/advanced-lip-sync``); None matches every path.
     """
 
     status: int = 500
@@ -105,6 +107,7 @@ class Fault:
     method: str | None = None
     count: int = 1
     target: str = "api"
+    path: str | None = None
 
     @property
     def kind(self) -> str:
@@ -134,17 +137,15 @@ CHAOS_FAULTS = (
 )
 
 
-#: How long an editing session lives, in seconds (Kling's reference: 24 hours).
-SESSION_SECONDS = 24 * 3600
-
-
 @dataclass
-class EditingSession:
+class SandboxSession:
     """One editing session of a video: the endpoint it is for, the video's length and the frames marked on it."""
 
     session_id: str
     endpoint: str
     seconds: float
+    #: What opened it: the ``video_id`` or ``video_url`` sent.
+    video: dict[str, str]
     opened: float = field(default_factory=time.monotonic)
     marked: dict[int, list[Any]] = field(default_factory=dict)
 
@@ -298,7 +299,7 @@ class KlingSandbox:
         self._render_draws = random.Random(seed)
         self.latency = latency
         self.tasks: dict[str, SandboxTask] = {}
-        self.sessions: dict[str, EditingSession] = {}
+        self.sessions: dict[str, SandboxSession] = {}
         self.requests: list[tuple[str, str]] = []
         #: When each of :attr:`requests` arrived (``time.monotonic()``).
         self.request_times: list[float] = []
@@ -438,11 +439,11 @@ class KlingSandbox:
             return 429, _relay_error("", "too many requests: slow down")
         return 429, _error(1302, "requests too fast")
 
-    def take_fault(self, method: str, target: str = "api") -> Fault | None:
-        """Return the next queued fault for this method and target, counting it as served."""
+    def take_fault(self, method: str, target: str = "api", path: str = "") -> Fault | None:
+        """Return the next queued fault for this method, target and path, counting it as served."""
         with self._lock:
             for fault in self._faults:
-                if fault.target == target and fault.method in (None, method):
+                if fault.target == target and fault.method in (None, method) and path.endswith(fault.path or ""):
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
@@ -554,7 +555,8 @@ class KlingSandbox:
         else:
             raise KlingValidationError("video_id", "or video_url: exactly one of them is required")
         seconds = float({**made.body, **made.body.get("input", {})}.get("duration", "5")) if made else 5.0
-        session = EditingSession(str(next(self._ids)), endpoint.name, seconds)
+        video_given: dict[str, str] = {name: body[name] for name in ("video_id", "video_url") if name in body}
+        session = SandboxSession(str(next(self._ids)), endpoint.name, seconds, video_given)
         self.sessions[session.session_id] = session
         video = body.get("video_url") or f"{self.url}{VIDEO_PATH}{made.task_id if made else ''}.mp4"
         if endpoint.session is not None and not endpoint.session.marks:
@@ -572,7 +574,7 @@ class KlingSandbox:
             "normalized_video": video,
         }
 
-    def _live_session(self, session_id: Any, endpoint: Endpoint) -> EditingSession:
+    def _live_session(self, session_id: Any, endpoint: Endpoint) -> SandboxSession:
         session = self.sessions.get(session_id) if isinstance(session_id, str) else None
         if session is None or session.endpoint != endpoint.name or time.monotonic() - session.opened > SESSION_SECONDS:
             raise KlingValidationError(
@@ -848,7 +850,7 @@ def _make_handler(sandbox: KlingSandbox) -> type[BaseHTTPRequestHandler]:
             if sandbox.over_rate_limit():
                 time.sleep(sandbox.latency)
                 return self._send(*sandbox.rate_limited())
-            fault = sandbox.take_fault(method)
+            fault = sandbox.take_fault(method, path=path)
             delay = sandbox.latency + (fault.delay if fault else 0.0)
             if delay:
                 time.sleep(delay)

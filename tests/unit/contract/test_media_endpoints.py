@@ -219,6 +219,17 @@ EDIT = {"edit_mode": "removal", "prompt": "delete the cup", "video_url": VIDEO, 
         (
             "advanced-lip-sync",
             KLING,
+            {"video_url": VIDEO, "sound_file": VIDEO, "sound_end_time": "4000", "original_audio_volume": "0.5"},
+            {
+                "video_url": VIDEO,
+                "face_choose": [
+                    {"sound_file": VIDEO, "sound_start_time": 0, "sound_end_time": 4000, "original_audio_volume": 0.5}
+                ],
+            },
+        ),
+        (
+            "advanced-lip-sync",
+            KLING,
             {"video_url": VIDEO, "sound_file": AUDIO, "sound_end_time": 2000},
             {
                 "video_url": VIDEO,
@@ -275,6 +286,7 @@ EDIT = {"edit_mode": "removal", "prompt": "delete the cup", "video_url": VIDEO, 
         "multi-elements-addition-by-id",
         "multi-elements-swap-marked",
         "multi-elements-removal-in-an-open-session",
+        "advanced-lip-sync-templated-numbers",
         "advanced-lip-sync-opening-its-session",
         "advanced-lip-sync-in-an-open-session",
     ],
@@ -629,6 +641,8 @@ BAD_INPUTS = [
         "is required with session_id",
     ),
     ("advanced-lip-sync", KLING, {**SYNC, "sound_file": None}, "sound_file", "or audio_id (one of them)"),
+    ("advanced-lip-sync", KLING, {**SYNC, "sound_end_time": "4 s"}, "sound_end_time", "whole milliseconds from 0"),
+    ("advanced-lip-sync", KLING, {**SYNC, "sound_file": "bad!"}, "sound_file", "an mp3, wav or m4a file of at most"),
     ("advanced-lip-sync", KLING, {**SYNC, "audio_id": "a1"}, "sound_file", "or audio_id (one of them)"),
     ("advanced-lip-sync", KLING, {**SYNC, "sound_file": "not base64!"}, "sound_file", "at most 5 MB"),
     ("advanced-lip-sync", KLING, {**SYNC, "sound_end_time": None}, "sound_end_time", "is required"),

@@ -7,12 +7,17 @@ refused before any request.
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from support.task_context import StateStore, task_context
 
 from airflow_provider_kling.contract.lip_sync import fill_face
-from airflow_provider_kling.exceptions import KlingSubmissionUnknownError, KlingValidationError
+from airflow_provider_kling.exceptions import (
+    KlingInvalidRequestError,
+    KlingSubmissionUnknownError,
+    KlingValidationError,
+)
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.lip_sync import KlingAdvancedLipSyncOperator
 from airflow_provider_kling.sandbox import Fault
@@ -51,7 +56,15 @@ def test_the_face_is_identified_then_the_sound_put_on_it_from_where_it_appears(k
             }
         ],
     }
-    assert context["task_state_store"]["kling_submission"] == {"generation": 1, "task_id": task["task_id"]}
+    assert context["task_state_store"]["kling_submission"] == {
+        "generation": 1,
+        "session": {
+            "opened_at": ANY,
+            "fields": {"session_id": session.session_id, "face_id": "0", "sound_insert_time": 0},
+        },
+        "task_id": task["task_id"],
+    }
+    assert session.video == {"video_url": clip["task_result"]["videos"][0]["url"]}
     retry = task_context(try_number=2, store=StateStore(context["task_state_store"]))
     assert _sync(clip).execute(retry)["task_id"] == task["task_id"]
     assert len(kling_sandbox.submissions) == 2 and len(kling_sandbox.sessions) == 1  # the clip and one sync
@@ -62,7 +75,7 @@ def test_a_sound_that_misses_the_face_or_a_face_the_video_has_not_is_refused_bef
     with pytest.raises(KlingValidationError) as missed:
         _sync(clip, sound_insert_time=4000).execute(task_context())
     assert str(missed.value) == (
-        "Invalid sound_insert_time: puts the sound 1.04 s over face 0 (seen from 0 to 5040 ms); allowed: an overlap "
+        "Invalid sound_insert_time: puts the sound 0.94 s over face 0 (seen from 0 to 5040 ms); allowed: an overlap "
         "of at least 2 s"
     )
     with pytest.raises(KlingValidationError, match="allowed: a face of this video: 0"):
@@ -83,20 +96,18 @@ def test_an_open_session_is_used_with_the_face_and_place_given(kling_sandbox):
 
 def test_a_lost_answer_follows_the_policy_as_no_external_task_id_can_find_it(kling_sandbox):
     clip = _clip(kling_sandbox)
-    opened = KlingHook().open_editing_session("advanced-lip-sync", video_url=clip["task_result"]["videos"][0]["url"])
-    kling_sandbox.inject(Fault(drop=True, method="POST"))
-    sync = _sync(clip, video_url=None, session_id=opened["session_id"], face_id="0", sound_insert_time=0)
-    sync.on_unknown_submission = "fail"
+    kling_sandbox.inject(Fault(drop=True, method="POST", path="/advanced-lip-sync"))
     with pytest.raises(KlingSubmissionUnknownError, match="may have created a task"):
-        sync.execute(task_context())
-    assert len(kling_sandbox.tasks) == 2  # the clip and the sync, its answer lost, not sent again
+        _sync(clip, on_unknown_submission="fail").execute(task_context())
+    assert len(kling_sandbox.tasks) == 2 and len(kling_sandbox.sessions) == 1  # created once, its answer lost
 
 
 def test_cometapi_is_refused_before_any_request(cometapi_sandbox):
     with pytest.raises(KlingValidationError) as raised:
         _sync({"task_result": {"videos": [{"url": "https://v.example/a.mp4"}]}}).execute(task_context())
     assert "advanced-lip-sync is not available on the cometapi backend" in str(raised.value)
-    assert "served on: kling" in str(raised.value) and cometapi_sandbox.requests == []
+    assert "use a connection whose backend is kling, or lip-sync (KlingLipSyncOperator)" in str(raised.value)
+    assert cometapi_sandbox.requests == []
 
 
 def test_the_face_on_screen_longest_is_chosen_when_none_is_given():
@@ -109,5 +120,5 @@ def test_the_face_on_screen_longest_is_chosen_when_none_is_given():
     filled = fill_face(body, {"session_id": "s1", "face_data": faces})
     assert filled == {**body, "session_id": "s1", "face_id": "b", "sound_insert_time": 3000}
     assert fill_face({**body, "face_id": "a"}, {"session_id": "s1", "face_data": faces})["sound_insert_time"] == 0
-    with pytest.raises(KlingValidationError, match="shows no face identify-face could use"):
+    with pytest.raises(KlingInvalidRequestError, match="shows no face identify-face could use"):
         fill_face(body, {"session_id": "s1", "face_data": []})

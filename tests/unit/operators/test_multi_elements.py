@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
 from support.task_context import StateStore, task_context
 
 from airflow_provider_kling.exceptions import (
@@ -19,8 +20,10 @@ from airflow_provider_kling.exceptions import (
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.multi_elements import KlingMultiElementsOperator
 from airflow_provider_kling.sandbox import Fault
+from airflow_provider_kling.submission import SUBMISSION_STATE_KEY
 
 IMAGE = "https://images.example/hat.png"
+VIDEO_URL = "https://videos.example/kitchen.mp4"
 MARKS = [
     {"frame_index": 3, "points": [{"x": 0.5, "y": 0.25}, {"x": 0.52, "y": 0.3}]},
     {"frame_index": 40, "points": [{"x": 0.1, "y": 1}]},
@@ -97,7 +100,7 @@ def test_a_video_whose_length_does_not_fit_the_duration_is_refused_before_the_ta
     with pytest.raises(KlingValidationError) as raised:
         _edit(clip).execute(task_context())
     assert str(raised.value) == (
-        "Invalid duration: is 5 s, which needs a video of 2 to 5.5 s; this one lasts 10 s: set duration=10"
+        "Invalid duration: is 5 s, which needs a video of 2 to 5 s; this one lasts 10 s: set duration=10"
     )
     assert len(sandbox.submissions) == 1  # the clip only: no edit was sent
     assert _edit(clip, duration=10).execute(task_context())["task_status"] == "succeed"
@@ -114,16 +117,14 @@ def test_a_retry_takes_up_the_edit_it_paid_for_without_opening_another_session(s
 
 def test_a_lost_answer_is_found_by_its_external_task_id_on_kling_and_follows_the_policy_on_cometapi(sandbox):
     clip = _clip(sandbox)
-    opened = KlingHook().open_editing_session(video_url=clip["task_result"]["videos"][0]["url"], selections=MARKS)
-    session_id = opened["session_id"]
-    sandbox.inject(Fault(drop=True, method="POST"))
-    edit = _edit(clip, video_url=None, selections=None, session_id=session_id, on_unknown_submission="fail")
+    sandbox.inject(Fault(drop=True, method="POST", path="/multi-elements"))  # the task's answer, not the session's
+    edit = _edit(clip, on_unknown_submission="fail")
     if sandbox.backend.lookup_by_external_task_id:
         assert edit.execute(task_context())["task_id"] in sandbox.tasks
     else:
         with pytest.raises(KlingSubmissionUnknownError, match="may have created a task"):
             edit.execute(task_context())
-    assert len(sandbox.tasks) == 2  # the clip and the edit, created once, its answer lost, not sent again
+    assert len(sandbox.tasks) == 2 and len(sandbox.sessions) == 1  # the edit created once, its answer lost
 
 
 def test_the_session_refuses_marks_beyond_the_videos_frames_once_and_nothing_is_paid_for(sandbox):
@@ -146,8 +147,62 @@ def test_a_video_id_goes_to_kling_and_is_refused_before_any_request_on_cometapi(
     edit = _edit(clip, video_url=None, video_id=video_id)
     if sandbox.profile == "kling":
         assert edit.execute(task_context())["task_status"] == "succeed"
+        [session] = sandbox.sessions.values()
+        assert session.video == {"video_id": video_id} and "video_id" not in sandbox.submissions[-1]
         return
     sent = len(sandbox.requests)
     with pytest.raises(KlingValidationError, match="give video_url instead"):
         edit.execute(task_context())
     assert len(sandbox.requests) == sent
+
+
+def test_a_session_that_refuses_the_edit_leaves_no_record_so_the_next_try_is_a_first_submission(sandbox):
+    clip = _clip(sandbox, duration="10")
+    context = task_context()
+    with pytest.raises(KlingValidationError, match="set duration=10"):
+        _edit(clip, on_unknown_submission="fail").execute(context)
+    assert SUBMISSION_STATE_KEY not in context["task_state_store"]  # nothing was sent: nothing to look for
+    retry = task_context(try_number=2, store=StateStore(context["task_state_store"]))
+    assert _edit(clip, duration=10, on_unknown_submission="fail").execute(retry)["task_status"] == "succeed"
+
+
+def test_a_deferred_wait_for_a_slot_sends_the_edit_again_in_the_session_opened_for_it(sandbox):
+    clip = _clip(sandbox)
+    sandbox.concurrency, sandbox.render_seconds = 1, 3600
+    KlingHook().create_task("text2video", prompt="another DAG's video")
+    sandbox.render_seconds = 0.1
+    context = task_context()
+    edit = _edit(clip, deferrable=True)
+    with pytest.raises(TaskDeferred) as waiting:
+        edit.execute(context)
+    [session] = sandbox.sessions.values()
+    assert context["task_state_store"][SUBMISSION_STATE_KEY]["session"]["fields"] == {"session_id": session.session_id}
+    sandbox.end_renders_in(0)
+    event = {"status": "slot", "message": "A slot may be free", **waiting.value.trigger.serialize()[1]}
+    with pytest.raises(TaskDeferred):  # submitted, now waiting for the render
+        edit.submit_after_slot_wait(context, event)
+    assert len(sandbox.sessions) == 1 and [body.get("session_id") for body in sandbox.submissions[-2:]] == [
+        session.session_id,
+        session.session_id,
+    ]
+
+
+def test_open_editing_session_refuses_what_its_endpoint_or_backend_cannot_open(sandbox):
+    hook = KlingHook()
+    with pytest.raises(KlingValidationError, match="'effects' has no editing session; allowed: multi-elements"):
+        hook.open_editing_session("effects", video_url=VIDEO_URL)
+    with pytest.raises(KlingValidationError, match="marks frames for multi-elements only"):
+        hook.open_editing_session("advanced-lip-sync", video_url=VIDEO_URL, selections=MARKS)
+    with pytest.raises(KlingValidationError, match="or video_id \\(one of them\\) is required"):
+        hook.open_editing_session(video_url=VIDEO_URL, video_id="1-0")
+    if sandbox.profile == "cometapi":
+        with pytest.raises(KlingValidationError, match="advanced-lip-sync is not available on the cometapi backend"):
+            hook.open_editing_session("advanced-lip-sync", video_url=VIDEO_URL)
+        with pytest.raises(KlingValidationError, match="give video_url instead"):
+            hook.open_editing_session(video_id="1-0")
+    assert sandbox.requests == []
+
+
+def test_extra_fields_cannot_replace_the_object_the_provider_builds(sandbox):
+    with pytest.raises(KlingValidationError, match="holds input; allowed: only fields without their own argument"):
+        KlingHook().validate("effects", effect_scene="hug", images=[IMAGE, IMAGE], extra_fields={"input": {}})
