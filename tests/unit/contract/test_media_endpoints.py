@@ -219,6 +219,17 @@ EDIT = {"edit_mode": "removal", "prompt": "delete the cup", "video_url": VIDEO, 
         (
             "advanced-lip-sync",
             KLING,
+            {"video_id": "860001-0", "sound_file": "http://127.0.0.1:8080/s.mp3", "sound_end_time": 2000},
+            {
+                "video_id": "860001-0",
+                "face_choose": [
+                    {"sound_file": "http://127.0.0.1:8080/s.mp3", "sound_start_time": 0, "sound_end_time": 2000}
+                ],
+            },
+        ),
+        (
+            "advanced-lip-sync",
+            KLING,
             {"video_url": VIDEO, "sound_file": VIDEO, "sound_end_time": "4000", "original_audio_volume": "0.5"},
             {
                 "video_url": VIDEO,
@@ -286,6 +297,7 @@ EDIT = {"edit_mode": "removal", "prompt": "delete the cup", "video_url": VIDEO, 
         "multi-elements-addition-by-id",
         "multi-elements-swap-marked",
         "multi-elements-removal-in-an-open-session",
+        "advanced-lip-sync-by-video-id-and-an-http-sound",
         "advanced-lip-sync-templated-numbers",
         "advanced-lip-sync-opening-its-session",
         "advanced-lip-sync-in-an-open-session",
