@@ -18,7 +18,11 @@ from airflow_provider_kling.contract import (
 )
 from airflow_provider_kling.contract.lip_sync import fill_face
 from airflow_provider_kling.contract.multi_elements import fill_multi_elements
-from airflow_provider_kling.exceptions import KlingUnexpectedAnswerError, KlingValidationError
+from airflow_provider_kling.exceptions import (
+    KlingInvalidRequestError,
+    KlingUnexpectedAnswerError,
+    KlingValidationError,
+)
 
 
 def test_a_session_answer_gives_its_id_or_says_which_input_it_did_not_recognise():
@@ -293,3 +297,35 @@ def test_the_sessions_messages_read_word_for_word():
     assert str(bad_id.value) == (
         "Invalid video_id: got 'a b'; allowed: the id of a video Kling made: letters, digits, '-' and '_'"
     )
+
+
+def test_a_face_is_read_from_kling_shape_and_the_sound_placed_against_its_span():
+    body = {"sound_file": "https://a.example/s.mp3", "sound_start_time": 0, "sound_end_time": 3000}
+    # No start_time: the face is there from the start. An overlap of exactly 2 s (the late end less 100 ms) fits.
+    filled = fill_face(body, {"session_id": "s", "face_data": [{"face_id": "a", "end_time": 2100}]})
+    assert (filled["face_id"], filled["sound_insert_time"]) == ("a", 0)
+    for face in (
+        {"face_id": "", "start_time": 0, "end_time": 4000},
+        {"face_id": "a", "start_time": True, "end_time": 4000},
+        {"face_id": "a", "start_time": 0, "end_time": "4000"},
+    ):
+        with pytest.raises(KlingUnexpectedAnswerError) as shape:
+            fill_face(body, {"session_id": "s", "face_data": [face]})
+        assert str(shape.value) == f"identify-face answered faces of a shape Kling does not document: {[face]}"
+    with pytest.raises(KlingInvalidRequestError) as none:
+        fill_face(body, {"session_id": "s", "face_data": []})
+    assert str(none.value) == "The video shows no face identify-face could use for lip-sync: give another one"
+    faces = [{"face_id": "a", "start_time": 0, "end_time": 9000}, {"face_id": "b", "start_time": 0, "end_time": 900}]
+    with pytest.raises(KlingValidationError) as unknown:
+        fill_face({**body, "face_id": "c"}, {"session_id": "s", "face_data": faces})
+    assert str(unknown.value) == "Invalid face_id: got 'c'; allowed: a face of this video: a, b"
+    # The clip is what it keeps of the sound: 1.5 s of it cannot cover 2 s of the face.
+    with pytest.raises(KlingValidationError) as short:
+        fill_face({**body, "sound_start_time": 1000, "sound_end_time": 2500}, {"session_id": "s", "face_data": faces})
+    assert str(short.value) == (
+        "Invalid sound_insert_time: puts the sound 1.5 s over face a (seen from 0 to 9000 ms); allowed: an overlap "
+        "of at least 2 s"
+    )
+    with pytest.raises(KlingValidationError) as missed:
+        fill_face({**body, "sound_insert_time": 9500}, {"session_id": "s", "face_data": faces})
+    assert "puts the sound 0 s over face a" in str(missed.value)
