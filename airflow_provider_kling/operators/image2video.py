@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_kling.contract import check_camera_control, check_cfg_scale
-from airflow_provider_kling.operators.kling import KlingVideoOperator
+from airflow_provider_kling.operators.kling import KlingVideoOperator, templated_fields
 
 
 class KlingImage2VideoOperator(KlingVideoOperator):
@@ -34,18 +34,7 @@ class KlingImage2VideoOperator(KlingVideoOperator):
     """
 
     endpoint = "image2video"
-    template_fields: Sequence[str] = (
-        "image",
-        "image_tail",
-        "prompt",
-        "negative_prompt",
-        "model_name",
-        "mode",
-        "duration",
-        "callback_url",
-        "external_task_id",
-        *KlingVideoOperator.template_fields,
-    )
+    template_fields: Sequence[str] = templated_fields("image2video", "cfg_scale", "camera_control")
 
     def __init__(
         self,

@@ -523,19 +523,8 @@ class KlingText2VideoOperator(KlingVideoOperator):
     """
 
     endpoint = "text2video"
-    template_fields: Sequence[str] = (
-        "prompt",
-        "negative_prompt",
-        "model_name",
-        "mode",
-        "aspect_ratio",
-        "duration",
-        "sound",
-        "callback_url",
-        "external_task_id",
-        "shot_type",
-        "multi_prompt",
-        *KlingVideoOperator.template_fields,
+    template_fields: Sequence[str] = templated_fields(
+        "text2video", "cfg_scale", "camera_control", "multi_shot", "watermark_info"
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"prompt": "md", "negative_prompt": "md"}
 

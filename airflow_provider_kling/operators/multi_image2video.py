@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_kling.contract import check_cfg_scale
-from airflow_provider_kling.operators.kling import KlingVideoOperator
+from airflow_provider_kling.operators.kling import KlingVideoOperator, templated_fields
 
 
 class KlingMultiImage2VideoOperator(KlingVideoOperator):
@@ -30,18 +30,7 @@ class KlingMultiImage2VideoOperator(KlingVideoOperator):
     """
 
     endpoint = "multi-image2video"
-    template_fields: Sequence[str] = (
-        "image_list",
-        "prompt",
-        "negative_prompt",
-        "model_name",
-        "mode",
-        "duration",
-        "aspect_ratio",
-        "callback_url",
-        "external_task_id",
-        *KlingVideoOperator.template_fields,
-    )
+    template_fields: Sequence[str] = templated_fields("multi-image2video", "cfg_scale")
 
     def __init__(
         self,

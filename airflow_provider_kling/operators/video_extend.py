@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_kling.contract import check_cfg_scale
-from airflow_provider_kling.operators.kling import KlingVideoOperator
+from airflow_provider_kling.operators.kling import KlingVideoOperator, templated_fields
 
 
 class KlingVideoExtendOperator(KlingVideoOperator):
@@ -29,14 +29,7 @@ class KlingVideoExtendOperator(KlingVideoOperator):
     """
 
     endpoint = "video-extend"
-    template_fields: Sequence[str] = (
-        "video_id",
-        "parent_task_id",
-        "prompt",
-        "negative_prompt",
-        "callback_url",
-        *KlingVideoOperator.template_fields,
-    )
+    template_fields: Sequence[str] = templated_fields("video-extend", "cfg_scale")
 
     def __init__(
         self,
