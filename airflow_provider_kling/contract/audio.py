@@ -13,6 +13,7 @@ from airflow_provider_kling.contract.fields import (
     check_kling_id,
     check_media_url,
     check_text,
+    is_number,
     shown,
 )
 from airflow_provider_kling.exceptions import KlingValidationError
@@ -65,12 +66,7 @@ def build_text_to_audio(given: Mapping[str, Any], backend: Backend, extra_models
     if isinstance(seconds, str):  # a rendered template
         with contextlib.suppress(ValueError):
             seconds = float(seconds)
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, (int, float))
-        or not AUDIO_SECONDS_MIN <= seconds <= AUDIO_SECONDS_MAX
-        or round(seconds, 1) != seconds
-    ):
+    if not is_number(seconds, AUDIO_SECONDS_MIN, AUDIO_SECONDS_MAX, one_decimal=True):
         raise KlingValidationError(
             "duration",
             f"got {shown(given.get('duration'))}; allowed: seconds from {AUDIO_SECONDS_MIN:g} to "

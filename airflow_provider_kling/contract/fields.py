@@ -9,7 +9,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sized
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from airflow_provider_kling._constants import EXTERNAL_TASK_ID_MAX_CHARS
@@ -123,9 +123,27 @@ def check_flag(name: str, value: Any) -> bool:
     return value
 
 
+def is_number(
+    value: Any, low: float | None = None, high: float | None = None, *, one_decimal: bool = False
+) -> TypeGuard[int | float]:
+    """
+    Whether ``value`` is a number (an int or float, not a bool) from ``low`` to ``high`` (each bound where given).
+
+    :param value: the value to look at.
+    :param low: the smallest allowed, or None for no bound below.
+    :param high: the largest allowed, or None for no bound above.
+    :param one_decimal: whether it may have at most one decimal.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if (low is not None and not low <= value) or (high is not None and not value <= high):
+        return False
+    return not one_decimal or round(value, 1) == value
+
+
 def check_cfg_scale(value: Any) -> float:
     """Check a ``cfg_scale`` (a number from 0 to 1); return it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    if not is_number(value, 0, 1):
         raise KlingValidationError("cfg_scale", f"got {shown(value)}; allowed: a number from 0 to 1")
     return value
 
@@ -158,7 +176,7 @@ def check_camera_control(value: Any) -> dict[str, Any]:
     clean: dict[str, float] = {}
     for axis in CAMERA_AXES:
         amount = config.get(axis, 0)
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not -10 <= amount <= 10:
+        if not is_number(amount, -10, 10):
             raise KlingValidationError(
                 f"{field}.config.{axis}", f"got {shown(amount)}; allowed: a number from -10 to 10"
             )

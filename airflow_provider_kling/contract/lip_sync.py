@@ -17,6 +17,7 @@ from airflow_provider_kling.contract.fields import (
     check_media_url,
     check_source_video,
     check_text,
+    is_number,
     shown,
 )
 from airflow_provider_kling.contract.sessions import check_session_video
@@ -75,12 +76,7 @@ def _voice(given: Mapping[str, Any]) -> dict[str, Any]:
         )
     if "voice_speed" in given:
         speed = given["voice_speed"]
-        if (
-            isinstance(speed, bool)
-            or not isinstance(speed, (int, float))
-            or not VOICE_SPEED_MIN <= speed <= VOICE_SPEED_MAX
-            or round(speed, 1) != speed
-        ):
+        if not is_number(speed, VOICE_SPEED_MIN, VOICE_SPEED_MAX, one_decimal=True):
             raise KlingValidationError(
                 "voice_speed",
                 f"got {shown(speed)}; allowed: a number from {VOICE_SPEED_MIN} to {VOICE_SPEED_MAX}, "
@@ -241,11 +237,7 @@ def build_advanced_lip_sync(
     for name in ("sound_volume", "original_audio_volume"):
         if name in given:
             volume = _number(given[name])
-            if (
-                isinstance(volume, bool)
-                or not isinstance(volume, (int, float))
-                or not VOLUME_MIN <= volume <= VOLUME_MAX
-            ):
+            if not is_number(volume, VOLUME_MIN, VOLUME_MAX):
                 raise KlingValidationError(name, f"got {shown(given[name])}; allowed: {VOLUME_MIN:g} to {VOLUME_MAX:g}")
             body[name] = volume
     return {**body, **check_delivery_fields(given)}
@@ -256,9 +248,7 @@ def _span(face: Any) -> tuple[str, int, int] | None:
     if not isinstance(face, Mapping) or face.get("face_id") in (None, ""):
         return None
     start, end = face.get("start_time", 0), face.get("end_time")
-    if isinstance(start, bool) or isinstance(end, bool):
-        return None
-    if not isinstance(start, (int, float)) or not isinstance(end, (int, float)):
+    if not is_number(start) or not is_number(end):
         return None
     return str(face["face_id"]), int(start), int(end)
 

@@ -22,6 +22,7 @@ from airflow_provider_kling.contract.fields import (
     check_kling_id,
     check_model,
     check_text,
+    is_number,
     listed_image,
     shown,
 )
@@ -58,7 +59,7 @@ INPUT_SECONDS = {"5": (2.0, 5.0), "10": (7.0, 10.0)}
 def _point(field: str, point: Any) -> dict[str, float]:
     if isinstance(point, Mapping) and set(point) == {"x", "y"}:
         x, y = point["x"], point["y"]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in (x, y)):
+        if is_number(x, 0, 1) and is_number(y, 0, 1):
             return {"x": x, "y": y}
     raise KlingValidationError(field, f"got {shown(point)}; allowed: {{'x': 0..1, 'y': 0..1}} from the top left")
 
@@ -180,7 +181,7 @@ def fill_multi_elements(body: Mapping[str, Any], opened: Mapping[str, Any]) -> d
     """
     duration = str(body.get("duration", "5"))
     length = opened.get("original_duration")
-    if isinstance(length, (int, float)) and not isinstance(length, bool) and math.isfinite(length):
+    if is_number(length) and math.isfinite(length):
         seconds = length / 1000
         shortest, longest = INPUT_SECONDS[duration]
         if not shortest <= seconds <= longest:

@@ -20,6 +20,7 @@ from airflow_provider_kling.contract import (
     succeeded_result_urls,
     task_videos,
 )
+from airflow_provider_kling.contract.fields import is_number
 from airflow_provider_kling.exceptions import (
     KlingAccountError,
     KlingAuthError,
@@ -765,3 +766,12 @@ def test_an_unknown_model_is_refused_naming_the_connections_extra_models():
         build_text2video_request({"prompt": "a", "model_name": "kling-v9"})
     assert str(raised.value).endswith("(a newer model: add its name to the connection's extra_models)")
     assert build_text2video_request({"prompt": "a", "model_name": "kling-v9"}, extra_models=["kling-v9"])
+
+
+def test_a_number_is_an_int_or_float_within_its_inclusive_bounds_never_a_bool():
+    assert is_number(0) and is_number(-2.5) and is_number(10**12)
+    assert is_number(0.8, 0.8, 2.0) and is_number(2, 0.8, 2.0) and is_number(1.5, 0.8, one_decimal=True)
+    assert not is_number(0.79, 0.8, 2.0) and not is_number(2.01, high=2.0)
+    assert not is_number(1.25, 0, 2, one_decimal=True) and is_number(1.25, 0, 2)
+    for not_a_number in (True, False, "1", None, [1]):
+        assert not is_number(not_a_number)
